@@ -1,0 +1,136 @@
+"""Typed results of qa: every public call returns one of these frozen pydantic models.
+
+Offsets are character offsets into an article's cleaned text (`Article.text`), half-open:
+`article.text[start:end]` gives back the quoted text exactly.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Article(_Frozen):
+    """One news article, with boilerplate removed from its text."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str | None = None
+    date: str | None = None
+    url: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    path: str = Field(description="file the article was read from, relative to the corpus folder")
+
+
+class Sentence(_Frozen):
+    """A sentence of an article, located by its offsets in `Article.text`."""
+
+    doc_id: str
+    index: int = Field(description="position of the sentence in its article, from 0")
+    start: int
+    end: int
+    text: str
+
+
+class Passage(_Frozen):
+    """A window of consecutive sentences of one article; the unit that retrieval ranks."""
+
+    passage_id: str
+    doc_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    first_sentence: int = Field(description="index of the passage's first sentence in its article")
+    last_sentence: int = Field(description="index of its last sentence (inclusive)")
+    score: float | None = Field(default=None, description="fused retrieval score, when returned by search")
+    lexical_rank: int | None = Field(default=None, description="rank in the BM25 list (1 = best), if ranked")
+    dense_rank: int | None = Field(default=None, description="rank in the embedding list (1 = best), if ranked")
+
+
+class Citation(_Frozen):
+    """Where a quoted sentence comes from: `QA.article(doc_id).text[start:end]` is the sentence."""
+
+    doc_id: str
+    title: str
+    source: str | None = None
+    date: str | None = None
+    url: str | None = None
+    path: str
+    start: int
+    end: int
+
+
+class ShortAnswer(_Frozen):
+    """The span inside the quoted sentence that answers: `sentence[start:end] == text`."""
+
+    text: str
+    start: int
+    end: int
+
+
+class Candidate(_Frozen):
+    """A sentence considered as the answer, with the score the answerer gave it."""
+
+    sentence: str
+    score: float
+    citation: Citation
+
+
+class Answer(_Frozen):
+    """The reply to a question: a quoted sentence with its citation, or a plain "no answer"."""
+
+    question: str
+    found: bool
+    message: str = Field(description="one plain line saying what was found, or that nothing was")
+    sentence: str | None = None
+    short_answer: ShortAnswer | None = None
+    confidence: float = Field(ge=0.0, le=1.0)
+    citation: Citation | None = None
+    corroborating: list[Citation] = Field(
+        default_factory=list, description="other articles whose sentences state the same fact"
+    )
+    candidates: list[Candidate] = Field(default_factory=list, description="other sentences considered")
+    related: list[Passage] = Field(default_factory=list, description="the closest passages retrieved")
+
+
+class SkippedFile(_Frozen):
+    """A corpus file (or JSONL line) that could not be read, and why."""
+
+    path: str
+    line: int | None = None
+    reason: str
+
+
+class IndexReport(_Frozen):
+    """What `build_index` did."""
+
+    index_dir: str
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    skipped: list[SkippedFile] = Field(default_factory=list)
+    articles: int
+    passages: int
+    sentences: int
+    embedded: int = Field(description="number of texts the model encoded in this build")
+    full_rebuild: bool
+    reason: str | None = Field(default=None, description="why the build started from scratch, if it did")
+    seconds: float
+    stage_seconds: dict[str, float] = Field(default_factory=dict, description="time spent per stage")
+
+    def summary(self) -> str:
+        """One line for a terminal: what changed and what the index holds now."""
+        line = (
+            f"{self.added} added, {self.updated} updated, {self.removed} removed, "
+            f"{self.unchanged} unchanged; {self.articles} articles, {self.passages} passages, "
+            f"{self.sentences} sentences; {self.embedded} texts embedded in {self.seconds:.1f} s"
+        )
+        if self.skipped:
+            line += f"; {len(self.skipped)} skipped"
+        return line
