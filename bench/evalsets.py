@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from metrics import contains_answer
+
 DEFAULT_DATA = Path("/work/shared/evaldev")
 REPO = Path(__file__).resolve().parent.parent
 
@@ -99,7 +101,8 @@ def load_realtimeqa(data: Path) -> EvalSet:
     folder = data / "realtimeqa"
     articles: dict[str, dict] = {}
     questions: list[Question] = []
-    notes = {"questions_total": 0, "no_gold_article": 0, "choice_not_in_article": 0, "empty_gold_text": 0}
+    notes = {"questions_total": 0, "no_gold_article": 0, "choice_not_in_article": 0,
+             "choice_only_inside_a_word": 0, "empty_gold_text": 0}
     for qa_path in sorted(glob.glob(str(folder / "*_qa.jsonl"))):
         gold_rows = {r["question_id"]: r for r in _read_jsonl(Path(qa_path.replace("_qa.jsonl", "_gold.jsonl")))}
         for row in _read_jsonl(Path(qa_path)):
@@ -131,6 +134,11 @@ def load_realtimeqa(data: Path) -> EvalSet:
             docs = [d for d in dict.fromkeys(gold_ids) if choice.lower() in articles[d]["text"].lower()]
             if not docs:
                 notes["choice_not_in_article"] += 1
+                continue
+            # "Europe" inside "European": no quoted sentence could ever be scored right
+            docs = [d for d in docs if contains_answer(articles[d]["text"], [choice])]
+            if not docs:
+                notes["choice_only_inside_a_word"] += 1
                 continue
             questions.append(Question(row["question_id"], row["question_sentence"], [choice], docs, True))
     arts = list(articles.values())
@@ -174,7 +182,7 @@ def load_quail(data: Path) -> EvalSet:
             if q["type"] == "Factual":
                 notes["factual"] += 1
                 gold = q["answer"].strip()
-                if gold.lower() in text.lower():
+                if gold.lower() in text.lower() and contains_answer(text, [gold]):
                     notes["factual_verbatim"] += 1
                     questions.append(Question(qid, q["question"], [gold], [doc_id], True, "factual"))
                 else:
