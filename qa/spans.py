@@ -1,0 +1,200 @@
+"""What a question asks for, and where that is inside a sentence.
+
+`expected_type` reads the question's wh-phrase ("how many" wants a count, "who" a name, "when" a date);
+`find_spans` lists the spans of a sentence that have that type and are not words of the question itself;
+`best_span` picks the one closest to the question's words, which becomes the short answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+COUNT, NAME, DATE, PLACE, DURATION, QUOTE, OTHER = "count", "name", "date", "place", "duration", "quote", "other"
+
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan\\.|Feb\\.|Mar\\.|Apr\\.|Aug\\.|Sept?\\.|Oct\\.|Nov\\.|Dec\\."
+)
+_WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|"
+    "thousand|thousands|million|millions|billion|dozen|dozens|a dozen|a hundred|a thousand"
+)
+_QUALIFIER = (
+    r"(?:(?:at least|at most|more than|less than|fewer than|up to|about|around|nearly|almost|over|some|"
+    r"approximately|roughly|an estimated|only|just|as many as|as much as)\s+)?"
+)
+_NUM = r"(?:[$€£]\s?)?\d+(?:[,.]\d+)*(?:[–-]\d+(?:[,.]\d+)*)?"
+_SCALE = r"(?:\s?(?:%|percent|per cent|million|billion|trillion|thousand|bn|m)\b)?"
+_COUNT_RE = re.compile(
+    rf"\b{_QUALIFIER}(?:between\s+{_NUM}{_SCALE}\s+and\s+{_NUM}{_SCALE}|{_NUM}{_SCALE}|(?:{_NUMBER_WORDS})(?:[ -](?:{_NUMBER_WORDS}))*)(?![\w])",
+    re.IGNORECASE,
+)
+_DATE_RE = re.compile(
+    rf"\b(?:(?:on\s+)?(?:{_WEEKDAYS})(?:,?\s+(?:{_MONTHS})\s+\d{{1,2}})?"
+    rf"|(?:\d{{1,2}}\s+)?(?:{_MONTHS})(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}}|(?:in\s+)?(?:1[89]|20)\d{{2}}s?"
+    rf"|(?:last|next|this|earlier this|later this)\s+(?:week|month|year|spring|summer|autumn|fall|winter)"
+    rf"|yesterday|today|tomorrow)\b",
+    re.IGNORECASE,
+)
+_DURATION_RE = re.compile(
+    rf"\b{_QUALIFIER}(?:{_NUM}|(?:{_NUMBER_WORDS})(?:[ -](?:{_NUMBER_WORDS}))*|a|an|several|a few)"
+    r"[ -](?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|century)\b",
+    re.IGNORECASE,
+)
+_QUOTE_RE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
+_NAME_WORD = r"(?:[A-Z][\w'’.-]*[\w]|[A-Z]\.?)"
+_NAME_RE = re.compile(rf"{_NAME_WORD}(?:\s+(?:(?:of|de|da|del|van|von|bin|al|the|and)\s+)?{_NAME_WORD})*")
+_NOT_NAMES = set(
+    (
+        "The A An In On At For And But Or If As By From To Of With He She It They We I You His Her Its Their Our "
+        "This That These Those There Here When Where While After Before Since During Earlier Later Meanwhile "
+        "However Although Also According Another Some Many Most Other Others Both Each Every One Two Mr Mrs Ms Dr "
+        "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July "
+        "August September October November December"
+    ).split()
+)
+_AGE_OR_NUMBER = re.compile(rf"^(?:\w+-year-old|(?:{_NUMBER_WORDS})(?:-\w+)*)$", re.IGNORECASE)
+_PLACE_PREPOSITIONS = {"in", "at", "near", "from", "to", "into", "across", "outside", "inside"}
+
+_TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|proportion|share|amount)\b|\bhow old\b", re.I), COUNT),
+    (re.compile(r"\bhow long\b|\bfor how long\b", re.I), DURATION),
+    (re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|time|decade|century)\b", re.I), DATE),
+    (re.compile(r"\bwhere\b|\b(what|which|in which) (country|countries|city|cities|region|place|state|province|"
+                r"town|village|capital|continent|nation|area)\b", re.I), PLACE),
+    (re.compile(r"\bwho(m|se)?\b|\b(what|which)(\s+[\w-]+){0,3}?\s+(person|people|man|woman|company|organi[sz]ation|group|team|party|"
+                r"official|leader|minister|president|spokes\w+|soldier|player|member|agency|firm|brand|club|"
+                r"newspaper|outlet|network)\b|\bwhat is the name\b|\bname (of )?the\b", re.I), NAME),
+    (re.compile(r"\bwhat did .{1,60}\b(call|calls|called|describe|describes|described|term|termed|say|said)\b|"
+                r"\bhow did .{1,60}\b(describe|call|characteri[sz]e)\b", re.I), QUOTE),
+]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A typed stretch of a sentence: `sentence[start:end] == text`."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
+
+
+def expected_type(question: str) -> str:
+    """The type of answer a question asks for: count, duration, date, place, name, quote or other."""
+    for pattern, kind in _TYPE_RULES:
+        if pattern.search(question):
+            return kind
+    return OTHER
+
+
+def find_spans(sentence: str, kind: str, question: str) -> list[Span]:
+    """Spans of the sentence of the given type whose words are not all words of the question."""
+    q_words = {w.lower() for w in re.findall(r"\w+", question)}
+    spans: list[Span] = []
+    for match, span_kind in _raw_spans(sentence, kind):
+        start, end = match
+        text = sentence[start:end].strip(" ,.;:")
+        start = sentence.index(text, start) if text else start
+        words = {w.lower() for w in re.findall(r"\w+", text)}
+        if not text or words <= q_words:
+            continue
+        if kind == COUNT and re.fullmatch(r"(?:in\s+)?(?:1[89]|20)\d{2}", text):
+            continue  # a year is a date, not a count
+        spans.append(Span(start, start + len(text), text, span_kind))
+    return spans
+
+
+def best_span(sentence: str, question: str, kind: str | None = None) -> Span | None:
+    """The span of the sentence that answers the question, or None when no span of the wanted type fits.
+
+    Among the typed spans, the one nearest to the question's words wins: news sentences put the count
+    next to what is counted ("at least 155 Chinese nationals") and the name next to its role.
+    """
+    kind = kind or expected_type(question)
+    if kind == OTHER:
+        return None
+    spans = find_spans(sentence, kind, question)
+    if not spans:
+        return None
+    anchors = _question_word_positions(sentence, question)
+
+    def score(span: Span) -> float:
+        distance = min((_gap(sentence, span, a) for a in anchors), default=len(sentence))
+        value = -distance / 5.0
+        following = re.match(r"\s+([A-Za-z][\w-]*)", sentence[span.end:])
+        if kind == COUNT and following and following.group(1).lower() not in _FUNCTION_WORDS:
+            value += 2.0  # "31 individuals", not "20 did so"
+        if kind == NAME and " " in span.text:
+            value += 1.0
+        if kind == PLACE and _preceding_word(sentence, span.start) in _PLACE_PREPOSITIONS:
+            value += 2.0
+        return value
+
+    return max(spans, key=score)
+
+
+def _raw_spans(sentence: str, kind: str) -> list[tuple[tuple[int, int], str]]:
+    if kind == COUNT:
+        return [(m.span(), COUNT) for m in _COUNT_RE.finditer(sentence)]
+    if kind == DURATION:
+        return [(m.span(), DURATION) for m in _DURATION_RE.finditer(sentence)]
+    if kind == DATE:
+        return [(m.span(), DATE) for m in _DATE_RE.finditer(sentence)]
+    if kind == QUOTE:
+        return [(m.span(1), QUOTE) for m in _QUOTE_RE.finditer(sentence)]
+    if kind in (NAME, PLACE):
+        out = []
+        for m in _NAME_RE.finditer(sentence):
+            words = m.group(0).split()
+            while words and (words[0].strip(".") in _NOT_NAMES or _AGE_OR_NUMBER.match(words[0])):
+                words.pop(0)
+            while words and words[-1].lower() in {"of", "de", "the", "and"}:
+                words.pop()
+            if not words:
+                continue
+            text = " ".join(words)
+            start = sentence.index(text, m.start()) if text in sentence[m.start():m.end()] else m.start()
+            if text.endswith(("'s", "’s")):
+                text = text[:-2]
+            out.append(((start, start + len(text)), kind))
+        return out
+    return []
+
+
+_FUNCTION_WORDS = set(
+    "a an the and or but of to in on at by for with from as is are was were be been being has have had do does did "
+    "that this which who whom whose it its they them their he she his her we our you your i not no so than then "
+    "per percent said says say will would can could may might must shall should".split()
+)
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to match "supplied" with "supply" when locating question words."""
+    word = word.lower()
+    return word[:5] if len(word) > 5 else word
+
+
+def _question_word_positions(sentence: str, question: str) -> list[tuple[int, int]]:
+    q_stems = {_stem(w) for w in re.findall(r"\w+", question) if w.lower() not in _FUNCTION_WORDS}
+    return [m.span() for m in re.finditer(r"\w+", sentence) if _stem(m.group(0)) in q_stems]
+
+
+def _gap(sentence: str, span: Span, anchor: tuple[int, int]) -> int:
+    """Words between a span and a word outside it (0 when they touch or overlap)."""
+    if anchor[1] <= span.start:
+        between = sentence[anchor[1]:span.start]
+    elif anchor[0] >= span.end:
+        between = sentence[span.end:anchor[0]]
+    else:
+        return 0
+    return len(re.findall(r"\w+", re.sub(r"['’]s\b", "", between)))
+
+
+def _preceding_word(sentence: str, start: int) -> str:
+    words = re.findall(r"\w+", sentence[:start])
+    return words[-1].lower() if words else ""
