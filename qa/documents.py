@@ -1,0 +1,514 @@
+"""Read a corpus folder of .txt, .md, .html/.htm and .jsonl files into Articles, without page boilerplate.
+
+Scanning is cheap (read bytes, hash, `json.loads` per JSONL line) so that an incremental build can compare
+content hashes first; `parse_article` does the decoding, HTML extraction and boilerplate removal only for
+articles that are new or changed.
+
+Boilerplate (share bars, "Leave a Reply", newsletter boxes, "You may also like" lists) must never be quoted
+as an answer. The phrase lists below say what counts as page furniture; extend them when a new site's
+furniture slips through, and add the page to the tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from qa.errors import CorpusError, EmptyDocumentError, EncodingError, MalformedRecordError, UnsupportedFormatError
+from qa.models import Article, SkippedFile
+from qa.sentences import split_sentences
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+
+END_MARKERS = [
+    "leave a reply", "leave a comment", "post a comment", "add a comment", "comments", r"comments \(\d+\)",
+    r"\d+ comments?", "join the conversation", "you may also like", "you might also like", "we also recommend",
+    "related", "related articles", "related posts", "related stories", "related news", "related content",
+    "related topics", "more from .{1,40}", "more on this story", "more stories", "read more", "read next",
+    "discover more from .{1,40}", "trending", "trending posts", "trending now", "trending stories",
+    "popular", "popular articles", "popular posts", "most popular", "most read", "most viewed",
+    "recommended", "recommended for you", "recommended stories", "editor'?s picks", "top stories",
+    "latest news", "latest posts", "latest stories", "don'?t miss", "newsletter", "sign up to our newsletter",
+    "share this", "share this article", "share this story", "share this post", "about the author", "tags",
+    "filed under", "back to top", "back to top button",
+]
+"""Whole lines (case-insensitive, regex) after which nothing belongs to the article any more."""
+
+FURNITURE_PHRASES = [
+    "enable javascript", "javascript is disabled", "powered by disqus", "required fields are marked",
+    "will not be published", "successfully subscribed", "something went wrong", "please try again",
+    "all rights reserved", "©", "copyright ©", "follow us", "subscribe now", "subscribe for", "subscribe to our",
+    "subscribe to the newsletter", "sign up for our", "sign up to our", "sign up for free", "accept cookies",
+    "accept all cookies", "we use cookies", "this site uses cookies", "this website uses cookies", "cookie policy",
+    "cookie settings", "privacy policy", "terms of use", "terms of service", "back to top", "skip to content",
+    "skip to main content", "edit template", "share this", "share on", "share via", "click here", "tap here",
+    "for social networking", "source of information and images", "get access to the full archive",
+    "keep reading", "continue reading", "listen to this article", "min read", "advertisement", "sponsored content",
+    "download our app", "download the app", "log in to comment", "sign in to comment", "contact us:",
+    "report an error", "print this article", "toggle navigation", "you have been successfully",
+]
+"""Phrases that mark a short line (at most FURNITURE_MAX_WORDS words) as page furniture, wherever it is."""
+
+FURNITURE_MAX_WORDS = 30
+# A line this short, without a digit or final punctuation, is a label ("World", "Share"), not prose.
+_LABEL_MAX_WORDS = 3
+
+_END_LINE = re.compile(r"(?:" + "|".join(END_MARKERS) + r")\s*[:.!]?", re.IGNORECASE)
+_FURNITURE = re.compile("|".join(re.escape(phrase) for phrase in FURNITURE_PHRASES), re.IGNORECASE)
+_BULLET = re.compile(r"^\s*(?:[-*+•·▪►●◦‣–]|\d{1,2}[.)])\s+")
+_QUOTE_MARKER = re.compile(r"^\s*>\s?")
+_HEADING = re.compile(r"^\s*#{1,6}\s+")
+_TIMESTAMPED = re.compile(r"^\s*(?:[-*•·–]\s*)?\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?\s*\S")
+_TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
+_META_LINE = re.compile(
+    r"^\s*(title|headline|date|published|published on|updated|source|url|link|author|authors|by)\s*[:=]\s*(\S.*)$",
+    re.IGNORECASE,
+)
+_DATE_TITLE_LINE = re.compile(r"^\s*date\s*[:=]?\s*(\d{4}-\d{2}-\d{2})\b\s*(.*)$", re.IGNORECASE)
+_MONTHS = "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
+_TRAILING_STAMP = re.compile(
+    rf"\s*(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?(?:(?:{_MONTHS})\.?\s+\d{{1,2}},?|\d{{1,2}}\s+(?:{_MONTHS}),?)"
+    r"\s+\d{4}(?:,?\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?)?\s*$"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ABBREVIATION_END = re.compile(
+    r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|St|Co|Corp|Inc|Ltd|No|Gov|Gen|Sen|Rep|Jan|Feb|Aug|Sept?|Oct|Nov|Dec)\.)$"
+)
+_MD_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)")
+_TITLE_MAX_WORDS = 30
+_TITLE_MAX_CHARS = 100
+
+
+@dataclass(frozen=True)
+class RawArticle:
+    """One article as found on disk: its bytes and hash, not yet decoded or cleaned."""
+
+    doc_id: str
+    path: str
+    line: int | None
+    content_hash: str
+    data: bytes
+
+
+@dataclass
+class CorpusScan:
+    """What `scan_corpus` found: the articles to parse and the files (or JSONL lines) it had to skip."""
+
+    articles: list[RawArticle] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+def scan_corpus(corpus_dir: str | Path) -> CorpusScan:
+    """List the articles of a corpus folder, recursively, in a deterministic order.
+
+    Args:
+        corpus_dir: folder of .txt, .md, .html, .htm and .jsonl files; hidden files and folders are ignored.
+
+    Returns:
+        A CorpusScan: one RawArticle per file (per line for .jsonl), and a SkippedFile, with the reason,
+        for each file of another type, unreadable file, malformed JSONL line or duplicate doc_id.
+
+    Raises:
+        CorpusError: if the folder does not exist or is not a folder.
+    """
+    root = Path(corpus_dir)
+    if not root.exists():
+        raise CorpusError(f"corpus folder {root} does not exist; pass the folder that holds your articles")
+    if not root.is_dir():
+        raise CorpusError(f"{root} is not a folder; pass the folder that holds your articles")
+    scan = CorpusScan()
+    seen: dict[str, str] = {}
+    for path in _walk(root):
+        rel = path.relative_to(root).as_posix()
+        suffix = path.suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            scan.skipped.append(SkippedFile(path=rel, reason=_unsupported(suffix)))
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            scan.skipped.append(SkippedFile(path=rel, reason=f"cannot read the file: {exc.strerror or exc}"))
+            continue
+        if suffix == ".jsonl":
+            candidates = _scan_jsonl(rel, data, scan.skipped)
+        else:
+            doc_id = PurePosixPath(rel).with_suffix("").as_posix()
+            candidates = [RawArticle(doc_id, rel, None, hashlib.sha256(data).hexdigest(), data)]
+        for raw in candidates:
+            where = f"{raw.path}:{raw.line}" if raw.line else raw.path
+            if raw.doc_id in seen:
+                reason = f"duplicate doc_id {raw.doc_id!r}: already used by {seen[raw.doc_id]}"
+                scan.skipped.append(SkippedFile(path=raw.path, line=raw.line, reason=reason))
+                continue
+            seen[raw.doc_id] = where
+            scan.articles.append(raw)
+    return scan
+
+
+def parse_article(raw: RawArticle) -> Article:
+    """Decode one article and strip its boilerplate.
+
+    Args:
+        raw: an article from `scan_corpus`.
+
+    Returns:
+        The Article: title, clean body text (without the title), and what metadata the file gives.
+
+    Raises:
+        UnsupportedFormatError: the file type is not one qa reads.
+        EncodingError: the bytes are not text in any encoding qa knows.
+        MalformedRecordError: a JSONL line that is not an article record.
+        EmptyDocumentError: no text is left once boilerplate is removed.
+    """
+    suffix = PurePosixPath(raw.path).suffix.lower()
+    where = f"{raw.path}:{raw.line}" if raw.line else raw.path
+    if suffix in (".txt", ".md"):
+        fields = _parse_plain(_decode(raw.data, where), markdown=suffix == ".md")
+    elif suffix in (".html", ".htm"):
+        fields = _parse_html(raw.data, where)
+    elif suffix == ".jsonl":
+        fields = _parse_record(raw.data, where)
+    else:
+        raise UnsupportedFormatError(f"{raw.path}: {_unsupported(suffix)}")
+    if not fields["text"]:
+        raise EmptyDocumentError(f"{where}: no article text left once page boilerplate is removed")
+    if not fields.get("title"):
+        fields["title"] = _title_from_body(fields["text"])
+    return Article(doc_id=raw.doc_id, path=raw.path, **fields)
+
+
+def load_article(path: str | Path, corpus_dir: str | Path | None = None) -> Article:
+    """Read one .txt, .md or .html file as an Article.
+
+    Args:
+        path: the file.
+        corpus_dir: the corpus folder it belongs to, which names the article (doc_id and path relative to it);
+            without it the doc_id is the file's stem.
+
+    Returns:
+        The parsed Article.
+
+    Raises:
+        ValueError: for a .jsonl file, which holds many articles: use `scan_corpus` on its folder.
+        DocumentError: as `parse_article`; OSError if the file cannot be read.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".jsonl":
+        raise ValueError(f"{path} holds many articles; scan its folder with scan_corpus() instead")
+    rel = path.relative_to(corpus_dir).as_posix() if corpus_dir is not None else path.name
+    data = path.read_bytes()
+    doc_id = PurePosixPath(rel).with_suffix("").as_posix()
+    return parse_article(RawArticle(doc_id, rel, None, hashlib.sha256(data).hexdigest(), data))
+
+
+def _walk(root: Path) -> list[Path]:
+    files = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        files.extend(Path(folder) / name for name in sorted(names) if not name.startswith("."))
+    return files
+
+
+def _unsupported(suffix: str) -> str:
+    kind = f"file type {suffix}" if suffix else "file with no extension"
+    return f"unsupported {kind} (qa reads {', '.join(SUPPORTED_SUFFIXES)})"
+
+
+def _scan_jsonl(rel: str, data: bytes, skipped: list[SkippedFile]) -> list[RawArticle]:
+    found = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        line = line.rstrip(b"\r")
+        if not line.strip():
+            continue
+        try:
+            record = _check_record(_load_record(line))
+        except MalformedRecordError as exc:
+            skipped.append(SkippedFile(path=rel, line=number, reason=str(exc)))
+            continue
+        doc_id = str(record["id"]).strip()
+        found.append(RawArticle(doc_id, rel, number, hashlib.sha256(line).hexdigest(), line))
+    return found
+
+
+def _load_record(line: bytes) -> Any:
+    try:
+        return json.loads(line.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise MalformedRecordError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise MalformedRecordError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+
+
+def _check_record(record: Any) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise MalformedRecordError(f"a JSON {type(record).__name__}, not an object with id and text")
+    if not isinstance(record.get("id"), (str, int)) or not str(record["id"]).strip():
+        raise MalformedRecordError('missing "id" (a non-empty string)')
+    if not isinstance(record.get("text"), str):
+        raise MalformedRecordError('missing "text" (a string)')
+    return record
+
+
+def _parse_record(data: bytes, where: str) -> dict[str, Any]:
+    try:
+        record = _check_record(_load_record(data))
+    except MalformedRecordError as exc:
+        raise MalformedRecordError(f"{where}: {exc}") from exc
+    authors = record.get("authors") or record.get("author") or []
+    if isinstance(authors, str):
+        authors = _split_authors(authors)
+    return {
+        "title": _clean_title(_text_field(record, "title") or ""),
+        "text": _clean_body(_unwrap(_lines(record["text"]))),
+        "source": _text_field(record, "source"),
+        "date": _text_field(record, "date"),
+        "url": _text_field(record, "url"),
+        "authors": [str(a).strip() for a in authors if str(a).strip()] if isinstance(authors, list) else [],
+    }
+
+
+def _text_field(record: dict[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    return str(value).strip() or None if isinstance(value, (str, int, float)) else None
+
+
+def _decode(data: bytes, where: str) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with a BOM, else cp1252/latin-1 if the bytes look like text."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise EncodingError(f"{where}: starts as UTF-16 but is not valid UTF-16 text") from exc
+    if b"\x00" in data:
+        raise EncodingError(f"{where}: holds NUL bytes, so it is a binary file, not text; remove it or convert it")
+    controls = sum(1 for byte in data if byte < 32 and byte not in (9, 10, 12, 13))
+    if controls > len(data) * 0.05:
+        raise EncodingError(f"{where}: is full of control bytes, so it is a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    # Western text in a legacy encoding has a few accented letters and symbols, not a third of its bytes.
+    if sum(1 for byte in data if byte >= 128) > len(data) * 0.3:
+        raise EncodingError(f"{where}: is neither UTF-8 nor Latin-1 text (binary?); save it as UTF-8 text")
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _lines(text: str) -> list[str]:
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return [line.rstrip() for line in text.split("\n")]
+
+
+def _unwrap(lines: list[str]) -> list[str]:
+    """Join lines of a hard-wrapped text (Reuters wraps at ~70 columns) back into paragraphs.
+
+    Only when every line is short and several are near the wrap width; a line break is kept before a
+    blank, indented, bulleted or timestamped line, after a line much shorter than the width, and between a
+    sentence ending at the line end and a capitalised line (which may be a "You may also like").
+    """
+    lengths = [len(line) for line in lines if line.strip()]
+    if not lengths or max(lengths) > 100 or sum(n >= 50 for n in lengths) < 2:
+        return lines
+    width = max(lengths)
+    out: list[str] = []
+    joinable = False
+    for line in lines:
+        starts_paragraph = not line.strip() or line[:1].isspace() or _BULLET.match(line) or _TIMESTAMPED.match(line)
+        if joinable and not starts_paragraph and line[:1].isupper() and _TERMINAL.search(out[-1]):
+            joinable = bool(_ABBREVIATION_END.search(out[-1]))
+        if joinable and not starts_paragraph:
+            out[-1] = out[-1] + line if out[-1].endswith("-") else f"{out[-1]} {line}"
+        else:
+            out.append(line)
+        joinable = bool(line.strip()) and len(line) >= 0.6 * width
+    return out
+
+
+def _parse_plain(text: str, markdown: bool) -> dict[str, Any]:
+    lines = _unwrap(_lines(text))
+    meta: dict[str, Any] = {"title": None, "date": None, "source": None, "url": None, "authors": []}
+    if markdown:
+        lines = _front_matter(lines, meta)
+        lines = [_MD_LINK.sub(lambda m: m.group(1) or "", line) for line in lines]
+        for i, line in enumerate(lines):
+            if meta["title"] is None and _HEADING.match(line):
+                meta["title"] = _clean_title(_HEADING.sub("", line))
+                lines[i] = ""
+                break
+    lines = _metadata_lines(lines, meta)
+    lines = _truncate_at_end_marker(_drop_furniture(lines))
+    if meta["title"] is None:
+        meta["title"] = _title_line(lines)
+    meta["text"] = _clean_body(lines)
+    return meta
+
+
+def _front_matter(lines: list[str], meta: dict[str, Any]) -> list[str]:
+    if not lines or lines[0].strip() != "---":
+        return lines
+    for end in range(1, min(len(lines), 60)):
+        if lines[end].strip() in ("---", "..."):
+            _metadata_lines(lines[1:end], meta)
+            return lines[end + 1 :]
+    return lines
+
+
+def _metadata_lines(lines: list[str], meta: dict[str, Any]) -> list[str]:
+    """Take "Title:", "Date:", "Source:"... lines (and "date 2025-04-12 Title ...") out of the text."""
+    kept = []
+    for line in lines:
+        dated = _DATE_TITLE_LINE.match(line)
+        labelled = _META_LINE.match(line) if len(line) <= 200 else None
+        if dated and meta["date"] is None:
+            meta["date"] = dated.group(1)
+            if dated.group(2).strip() and meta["title"] is None:
+                meta["title"] = _clean_title(dated.group(2))
+        elif labelled:
+            key, value = labelled.group(1).lower(), labelled.group(2).strip()
+            if key in ("author", "authors", "by"):
+                meta["authors"] = meta["authors"] or _split_authors(value)
+            else:
+                slot = {"headline": "title", "published": "date", "published on": "date", "updated": "date",
+                        "link": "url"}.get(key, key)
+                meta[slot] = meta[slot] or (_clean_title(value) if slot == "title" else value)
+        else:
+            kept.append(line)
+    return kept
+
+
+def _split_authors(value: str) -> list[str]:
+    value = re.sub(r"^\s*by\s+", "", value, flags=re.IGNORECASE)
+    return [name.strip() for name in re.split(r"\s*(?:;|,|\band\b|&)\s*", value) if name.strip()]
+
+
+def _parse_html(data: bytes, where: str) -> dict[str, Any]:
+    import trafilatura  # lxml and its extractors take ~0.5 s to import; only HTML needs them
+
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise EncodingError(f"{where}: holds NUL bytes, so it is a binary file, not a web page")
+    document = None
+    for settings in ({"favor_precision": True}, {"favor_recall": True}):
+        document = trafilatura.bare_extraction(
+            data, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
+            deduplicate=True, **settings,
+        )
+        if document is not None and (document.text or "").strip():
+            break
+    if document is None or not (document.text or "").strip():
+        raise EmptyDocumentError(f"{where}: no article text found in the page")
+    title = _clean_title(document.title or "")
+    lines = _metadata_lines(_lines(document.text), {"title": title, "date": None, "source": None, "url": None,
+                                                    "authors": []})
+    lines = _truncate_at_end_marker(_drop_furniture(lines))
+    while lines and (not lines[0].strip() or _same_title(lines[0], title)):
+        lines.pop(0)
+    if not title:
+        title = _title_line(lines) or ""
+    return {
+        "title": title,
+        "text": _clean_body(lines),
+        "source": (document.sitename or document.hostname or "").strip() or None,
+        "date": (document.date or "").strip() or None,
+        "url": (document.url or "").strip() or None,
+        "authors": _split_authors(document.author) if document.author else [],
+    }
+
+
+def _same_title(line: str, title: str) -> bool:
+    return bool(title) and _clean_title(line).casefold() == title.casefold()
+
+
+def _truncate_at_end_marker(lines: list[str]) -> list[str]:
+    """Cut the text at the first end-of-article marker ("Leave a Reply") that follows some prose.
+
+    The same words at the very top (a share bar above the headline) only drop their own line.
+    """
+    prose = 0
+    kept = []
+    for line in lines:
+        bare = _BULLET.sub("", line).strip()
+        if _END_LINE.fullmatch(bare):
+            if prose >= 200:
+                break
+            continue
+        if _TERMINAL.search(bare) and len(bare.split()) > 5:
+            prose += len(bare)
+        kept.append(line)
+    return kept
+
+
+def _drop_furniture(lines: list[str]) -> list[str]:
+    """Drop share/subscribe/cookie lines, menus of bullet links and runs of timestamped headlines."""
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        bare = _BULLET.sub("", _QUOTE_MARKER.sub("", line)).strip()
+        words = len(bare.split())
+        if words and words <= FURNITURE_MAX_WORDS and _FURNITURE.search(bare):
+            continue
+        if _BULLET.match(line) and words <= 6 and not _TERMINAL.search(bare) and not any(c.isdigit() for c in bare):
+            continue
+        if _TIMESTAMPED.match(line) and any(
+            0 <= j < len(lines) and _TIMESTAMPED.match(lines[j]) for j in (i - 1, i + 1)
+        ):
+            continue
+        kept.append(line)
+    return kept
+
+
+def _is_label(line: str) -> bool:
+    words = line.split()
+    return len(words) <= _LABEL_MAX_WORDS and not _TERMINAL.search(line) and not any(c.isdigit() for c in line)
+
+
+def _title_line(lines: list[str]) -> str | None:
+    """Take the headline from the top of the text: the first line that reads like one, with text after it.
+
+    Section labels ("World") before it are dropped; a first line that is already prose means no headline.
+    """
+    for i, line in enumerate(lines):
+        bare = line.strip()
+        if not bare:
+            continue
+        if _is_label(bare):
+            lines[i] = ""
+            continue
+        rest = any(other.strip() for other in lines[i + 1 :])
+        if rest and len(bare.split()) <= _TITLE_MAX_WORDS and not bare.endswith("."):
+            lines[i] = ""
+            return _clean_title(_HEADING.sub("", bare))
+        return None
+    return None
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join(title.split())
+    return _TRAILING_STAMP.sub("", title).strip()
+
+
+def _clean_body(lines: list[str]) -> str:
+    """Strip line markers and labels, collapse blank runs: the text that sentences are quoted from."""
+    out: list[str] = []
+    for line in lines:
+        line = _HEADING.sub("", _BULLET.sub("", _QUOTE_MARKER.sub("", line))).strip()
+        if line and _is_label(line):
+            continue
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _title_from_body(text: str) -> str:
+    spans = split_sentences(text)
+    first = text[spans[0][0] : spans[0][1]] if spans else text.strip()
+    if len(first) <= _TITLE_MAX_CHARS:
+        return first
+    cut = first.rfind(" ", 0, _TITLE_MAX_CHARS)
+    return first[: cut if cut > 0 else _TITLE_MAX_CHARS].rstrip(" ,;:") + "…"
