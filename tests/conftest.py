@@ -51,3 +51,13 @@ def seed_questions() -> list[dict]:
     if not path.is_file():
         pytest.skip(f"{path} is not here: the dev seed questions live beside the repository in shared/")
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """all-MiniLM-L6-v2 exported to ONNX once per test run (about 5 s)."""
+    from qa.dense import export_model
+
+    target = tmp_path_factory.mktemp("onnx") / "model"
+    export_model(target)
+    return target
