@@ -39,32 +39,35 @@ END_MARKERS = [
 ]
 """Whole lines (case-insensitive, regex) after which nothing belongs to the article any more."""
 
+_SOCIAL = r"(?:facebook|twitter|x|instagram|linkedin|youtube|telegram|tiktok|whatsapp|reddit|pinterest|email|google news)"
 FURNITURE_PHRASES = [
     "enable javascript", "javascript is disabled", "powered by disqus", "required fields are marked",
-    "will not be published", "successfully subscribed", "something went wrong", "please try again",
-    "all rights reserved", "©", "copyright ©", "follow us", "subscribe now", "subscribe for", "subscribe to our",
-    "subscribe to the newsletter", "sign up for our", "sign up to our", "sign up for free", "accept cookies",
-    "accept all cookies", "we use cookies", "this site uses cookies", "this website uses cookies", "cookie policy",
-    "cookie settings", "privacy policy", "terms of use", "terms of service", "back to top", "skip to content",
-    "skip to main content", "edit template", "share this", "share on", "share via", "click here", "tap here",
+    "email address will not be published", "successfully subscribed", "you have been successfully",
+    "all rights reserved", "©", rf"follow us on {_SOCIAL}", "you can follow us", "subscribe now", "subscribe for more",
+    "subscribe to our", "subscribe to the newsletter", "sign up for our", "sign up to our", "sign up for free",
+    "accept cookies", "accept all cookies", "we use cookies", "(?:this|our) (?:site|website) uses cookies",
+    "cookie settings", "manage cookies", "back to top", "skip to (?:main )?content", "edit template",
+    "share this (?:article|story|post|page)", rf"share (?:on|via) {_SOCIAL}", "click here", "tap here",
     "for social networking", "source of information and images", "get access to the full archive",
-    "keep reading", "continue reading", "listen to this article", "min read", "advertisement", "sponsored content",
-    "download our app", "download the app", "log in to comment", "sign in to comment", "contact us:",
-    "report an error", "print this article", "toggle navigation", "you have been successfully",
+    "listen to this article", r"\d+ min(?:ute)?s? read", "download (?:our|the) app", "(?:log|sign) in to comment",
+    "contact us:", "report an error", "print this article", "toggle navigation",
 ]
-"""Phrases that mark a short line (at most FURNITURE_MAX_WORDS words) as page furniture, wherever it is."""
+"""Regexes (case-insensitive, matched between word boundaries) that mark a line of at most FURNITURE_MAX_WORDS
+words as page furniture, wherever it is. Keep them specific: "advertisement" alone would also drop the
+sentence "Gibson will not be using paid advertisements"; one-word lines are dropped as labels anyway."""
 
 FURNITURE_MAX_WORDS = 30
-# A line this short, without a digit or final punctuation, is a label ("World", "Share"), not prose.
-_LABEL_MAX_WORDS = 3
+# A capitalised line this short, without a digit or final punctuation, is a label ("World", "Share").
+_LABEL_MAX_WORDS = 2
 
 _END_LINE = re.compile(r"(?:" + "|".join(END_MARKERS) + r")\s*[:.!]?", re.IGNORECASE)
-_FURNITURE = re.compile("|".join(re.escape(phrase) for phrase in FURNITURE_PHRASES), re.IGNORECASE)
+_FURNITURE = re.compile(r"(?<!\w)(?:" + "|".join(FURNITURE_PHRASES) + r")(?!\w)", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-*+•·▪►●◦‣–]|\d{1,2}[.)])\s+")
 _QUOTE_MARKER = re.compile(r"^\s*>\s?")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _TIMESTAMPED = re.compile(r"^\s*(?:[-*•·–]\s*)?\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?\s*\S")
 _TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
+_PROSE_END = re.compile(r"[.…][\"'”’)\]]*$")
 _META_LINE = re.compile(
     r"^\s*(title|headline|date|published|published on|updated|source|url|link|author|authors|by)\s*[:=]\s*(\S.*)$",
     re.IGNORECASE,
@@ -264,7 +267,7 @@ def _parse_record(data: bytes, where: str) -> dict[str, Any]:
         authors = _split_authors(authors)
     return {
         "title": _clean_title(_text_field(record, "title") or ""),
-        "text": _clean_body(_unwrap(_lines(record["text"]))),
+        "text": _clean_body(_unwrap(_lines(record["text"]), titled=False)),
         "source": _text_field(record, "source"),
         "date": _text_field(record, "date"),
         "url": _text_field(record, "url"),
@@ -307,12 +310,13 @@ def _lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.split("\n")]
 
 
-def _unwrap(lines: list[str]) -> list[str]:
+def _unwrap(lines: list[str], titled: bool) -> list[str]:
     """Join lines of a hard-wrapped text (Reuters wraps at ~70 columns) back into paragraphs.
 
-    Only when every line is short and several are near the wrap width; a line break is kept before a
-    blank, indented, bulleted or timestamped line, after a line much shorter than the width, and between a
-    sentence ending at the line end and a capitalised line (which may be a "You may also like").
+    Only when every line is short and several are near the wrap width. A line break is kept before a blank,
+    indented, bulleted or timestamped line; after a short line that ends a sentence, or after the first line
+    when it may be the headline (`titled`); and between a sentence ending at the line end and a capitalised
+    line (which may be a "You may also like").
     """
     lengths = [len(line) for line in lines if line.strip()]
     if not lengths or max(lengths) > 100 or sum(n >= 50 for n in lengths) < 2:
@@ -328,12 +332,15 @@ def _unwrap(lines: list[str]) -> list[str]:
             out[-1] = out[-1] + line if out[-1].endswith("-") else f"{out[-1]} {line}"
         else:
             out.append(line)
-        joinable = bool(line.strip()) and len(line) >= 0.6 * width
+        first = titled and not any(previous.strip() for previous in out[:-1])
+        joinable = bool(line.strip()) and (
+            len(line) >= 0.6 * width or not (first or _TERMINAL.search(line) or line.endswith(":"))
+        )
     return out
 
 
 def _parse_plain(text: str, markdown: bool) -> dict[str, Any]:
-    lines = _unwrap(_lines(text))
+    lines = _unwrap(_lines(text), titled=True)
     meta: dict[str, Any] = {"title": None, "date": None, "source": None, "url": None, "authors": []}
     if markdown:
         lines = _front_matter(lines, meta)
@@ -465,26 +472,31 @@ def _drop_furniture(lines: list[str]) -> list[str]:
 
 def _is_label(line: str) -> bool:
     words = line.split()
-    return len(words) <= _LABEL_MAX_WORDS and not _TERMINAL.search(line) and not any(c.isdigit() for c in line)
+    return (
+        len(words) <= _LABEL_MAX_WORDS
+        and line[:1].isupper()
+        and not _TERMINAL.search(line)
+        and not line.endswith((",", ":", ";"))
+        and not any(c.isdigit() for c in line)
+    )
 
 
 def _title_line(lines: list[str]) -> str | None:
-    """Take the headline from the top of the text: the first line that reads like one, with text after it.
+    """Take the headline from the top of the text, and blank it out: the first line that is not a label.
 
-    Section labels ("World") before it are dropped; a first line that is already prose means no headline.
+    A section label ("World") above the headline is skipped; a text that starts with prose, or has nothing
+    after its first line, has no headline line.
     """
     for i, line in enumerate(lines):
         bare = line.strip()
-        if not bare:
+        if not bare or _is_label(bare):
             continue
-        if _is_label(bare):
-            lines[i] = ""
-            continue
-        rest = any(other.strip() for other in lines[i + 1 :])
-        if rest and len(bare.split()) <= _TITLE_MAX_WORDS and not bare.endswith("."):
-            lines[i] = ""
-            return _clean_title(_HEADING.sub("", bare))
-        return None
+        if _PROSE_END.search(bare) or len(bare.split()) > _TITLE_MAX_WORDS:
+            return None
+        if not any(other.strip() for other in lines[i + 1 :]):
+            return None
+        lines[i] = ""
+        return _clean_title(_HEADING.sub("", bare))
     return None
 
 
