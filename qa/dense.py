@@ -103,7 +103,7 @@ def export_model(target_dir: Path, quantize: bool = False) -> None:
     Raises:
         ModelUnavailableError: the packaged model is missing or cannot be loaded.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["HF_HUB_OFFLINE"] = "1"  # the weights are local; never reach for the Hub
     source = packaged_model_dir()
     fingerprint = model_fingerprint() + ("-int8" if quantize else "")
     target_dir = Path(target_dir)
