@@ -411,7 +411,10 @@ def _parse_html(data: bytes, where: str) -> dict[str, Any]:
             break
     if document is None or not (document.text or "").strip():
         raise EmptyDocumentError(f"{where}: no article text found in the page")
+    source = (document.sitename or document.hostname or "").strip() or None
     title = _clean_title(document.title or "")
+    if source:
+        title = re.sub(rf"\s+[|–—:-]\s+{re.escape(source)}$", "", title, flags=re.IGNORECASE)
     lines = _metadata_lines(_lines(document.text), {"title": title, "date": None, "source": None, "url": None,
                                                     "authors": []})
     lines = _truncate_at_end_marker(_drop_furniture(lines))
@@ -422,7 +425,7 @@ def _parse_html(data: bytes, where: str) -> dict[str, Any]:
     return {
         "title": title,
         "text": _clean_body(lines),
-        "source": (document.sitename or document.hostname or "").strip() or None,
+        "source": source,
         "date": (document.date or "").strip() or None,
         "url": (document.url or "").strip() or None,
         "authors": _split_authors(document.author) if document.author else [],
