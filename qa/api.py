@@ -1,0 +1,128 @@
+"""The facade: `build_index` and `open_index` -> `QA`, the calls the CLI, the TUI and users share."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import TracebackType
+
+from qa import store
+from qa.answer import answer_question
+from qa.catalog import Catalog
+from qa.dense import DenseIndex, Embedder
+from qa.errors import CorruptIndexError, EmptyQuestionError, IndexVersionError
+from qa.fusion import retrieve
+from qa.indexer import build_index
+from qa.lexical import LexicalIndex
+from qa.models import Answer, Article, Passage
+
+__all__ = ["QA", "build_index", "open_index"]
+
+
+class QA:
+    """An open index: ask questions, search passages, read articles. Open it with `qa.open_index`."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        manifest = store.read_manifest(index_dir)
+        generation = store.generation_dir(index_dir, manifest)
+        self.manifest = manifest
+        self._catalog = Catalog(generation / store.CATALOG, readonly=True)
+        self._dense = DenseIndex.load(generation / store.DENSE)
+        self._lexical = LexicalIndex.load(generation / store.LEXICAL)
+        self._embedder = Embedder(index_dir / store.MODEL_DIR)
+        if self._embedder.fingerprint != manifest.model_fingerprint:
+            raise IndexVersionError(
+                f"{index_dir} was embedded with another model than the one in {index_dir / store.MODEL_DIR}; "
+                f"run `qa index --rebuild --index {index_dir}`"
+            )
+        if len(self._dense) != manifest.sentences:
+            raise CorruptIndexError(
+                f"{generation / store.DENSE} holds {len(self._dense)} vectors for {manifest.sentences} sentences; "
+                "rebuild with `qa index --rebuild`"
+            )
+
+    def ask(self, question: str) -> Answer:
+        """Answer a question with a sentence quoted from the archive, or say that it holds no answer.
+
+        Args:
+            question: a question in English.
+
+        Returns:
+            An Answer: the quoted sentence, its short answer, citation and confidence, the corroborating
+            articles and the other candidates; or `found=False` with the closest passages as `related`.
+
+        Raises:
+            EmptyQuestionError: the question is empty or only whitespace.
+        """
+        question = _checked(question)
+        vector = self._embedder.encode([question])[0]
+        retrieval = retrieve(question, vector, self._lexical, self._dense, self._catalog, k=10)
+        return answer_question(question, vector, retrieval, self._catalog, self._dense, self._lexical)
+
+    def search(self, question: str, k: int = 10) -> list[Passage]:
+        """The k passages that best match a question, BM25 and embedding rankings fused.
+
+        Raises:
+            EmptyQuestionError: the question is empty or only whitespace.
+            ValueError: k is not positive.
+        """
+        if k < 1:
+            raise ValueError(f"k must be at least 1, not {k}")
+        question = _checked(question)
+        vector = self._embedder.encode([question])[0]
+        retrieval = retrieve(question, vector, self._lexical, self._dense, self._catalog, k=k)
+        passages = self._catalog.passages([r.passage_id for r in retrieval.passages])
+        return [
+            passages[r.passage_id].model_copy(
+                update={"score": r.score, "lexical_rank": r.lexical_rank, "dense_rank": r.dense_rank}
+            )
+            for r in retrieval.passages
+            if r.passage_id in passages
+        ]
+
+    def article(self, doc_id: str) -> Article:
+        """The cleaned text and metadata of an article, so any citation can be checked.
+
+        Raises:
+            KeyError: no article has this id.
+        """
+        article = self._catalog.article(doc_id)
+        if article is None:
+            raise KeyError(f"no article {doc_id!r} in {self.index_dir}")
+        return article
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many articles, passages and sentences the index holds."""
+        return {"articles": self.manifest.articles, "passages": self.manifest.passages,
+                "sentences": self.manifest.sentences}
+
+    def close(self) -> None:
+        self._catalog.close()
+
+    def __enter__(self) -> QA:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def open_index(index_dir: str | Path = "index") -> QA:
+    """Open an index built by `build_index`: loads the model and both indexes once.
+
+    Raises:
+        IndexNotFoundError: no index in the folder.
+        CorruptIndexError: a file of the index is missing, truncated or unreadable.
+        IndexVersionError: the index was written by another version of qa or another model.
+    """
+    return QA(Path(index_dir))
+
+
+def _checked(question: str) -> str:
+    if not isinstance(question, str):
+        raise TypeError(f"question must be a str, not {type(question).__name__}")
+    question = " ".join(question.split())
+    if not question:
+        raise EmptyQuestionError("the question is empty: type a question, e.g. “who is the spokesperson of China's foreign ministry?”")
+    return question

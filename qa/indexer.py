@@ -1,0 +1,210 @@
+"""Build or bring up to date the index of a corpus folder: only new and changed articles are embedded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from qa import store
+from qa.catalog import Catalog, NewArticle
+from qa.dense import DenseIndex, Embedder, export_model, model_fingerprint, MODEL_NAME
+from qa.documents import RawArticle, parse_article, scan_corpus
+from qa.errors import CorpusError, DocumentError, IndexStoreError, IndexVersionError
+from qa.lexical import LexicalIndex, tokenize
+from qa.models import IndexReport, SkippedFile
+from qa.passages import group_passages
+from qa.sentences import split_sentences
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total), stage one of "load", "embed", "write"."""
+
+
+def build_index(
+    corpus_dir: str | Path,
+    index_dir: str | Path = "index",
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    wait: float = 0.0,
+) -> IndexReport:
+    """Index the articles of a corpus folder, reusing all that is unchanged since the last build.
+
+    Articles are compared by content hash: new and changed ones are split and embedded, removed ones
+    leave both indexes, unchanged ones are not touched. The new index is written beside the old one and
+    switched to in one step, so a crash at any point leaves the previous index usable.
+
+    Args:
+        corpus_dir: folder of .txt, .md, .html/.htm and .jsonl articles, read recursively.
+        index_dir: where the index lives; created if missing.
+        rebuild: start from scratch instead of updating.
+        progress: called as progress(stage, done, total) during long work.
+        wait: seconds to wait for another build of the same index to finish before giving up.
+
+    Returns:
+        An IndexReport counting what was added, updated, removed, unchanged and skipped.
+
+    Raises:
+        CorpusError: the folder is missing or holds no readable article.
+        IndexLockedError: another build holds the index.
+        ModelUnavailableError: the embedding model is not installed.
+    """
+    started = time.perf_counter()
+    stages: dict[str, float] = {}
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    tick = time.perf_counter()
+    scan = scan_corpus(corpus_dir)
+    if not scan.articles:
+        detail = f" ({len(scan.skipped)} files skipped: {scan.skipped[0].reason})" if scan.skipped else ""
+        raise CorpusError(f"{corpus_dir} holds no article qa can read{detail}")
+    stages["scan"] = time.perf_counter() - tick
+    index_dir.mkdir(parents=True, exist_ok=True)
+
+    with store.BuildLock(index_dir, wait=wait):
+        tick = time.perf_counter()
+        fingerprint = model_fingerprint()
+        model_dir = index_dir / store.MODEL_DIR
+        if _exported_fingerprint(model_dir) != fingerprint:
+            export_model(model_dir)
+        stages["model"] = time.perf_counter() - tick
+
+        previous, reason = (None, "rebuild requested") if rebuild else _open_previous(index_dir, fingerprint)
+        old_hashes = previous[0].content_hashes() if previous else {}
+        current = {raw.doc_id: raw for raw in scan.articles}
+        added = [raw for doc_id, raw in current.items() if doc_id not in old_hashes]
+        updated = [raw for doc_id, raw in current.items() if doc_id in old_hashes and old_hashes[doc_id] != raw.content_hash]
+        removed = [doc_id for doc_id in old_hashes if doc_id not in current]
+        unchanged = len(current) - len(added) - len(updated)
+
+        if previous and not added and not updated and not removed:
+            catalog, _gen = previous
+            articles, passages, sentences = catalog.counts()
+            catalog.close()
+            return IndexReport(
+                index_dir=str(index_dir), added=0, updated=0, removed=0, unchanged=unchanged,
+                skipped=scan.skipped, articles=articles, passages=passages, sentences=sentences, embedded=0,
+                full_rebuild=False, seconds=time.perf_counter() - started, stage_seconds=stages,
+            )
+
+        tick = time.perf_counter()
+        skipped = list(scan.skipped)
+        items = _prepare(added + updated, skipped, progress)
+        failed = {s.path for s in skipped} - {s.path for s in scan.skipped}
+        stages["parse_split"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        texts = [item.article.text[s:e] for item in items for s, e in item.sentence_spans]
+        embedder = Embedder(model_dir)
+        vectors = embedder.encode(texts, progress=(lambda d, t: progress("embed", d, t)) if progress else None)
+        stages["embed"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        if progress:
+            progress("write", 0, 3)
+        staging = store.staging_dir(index_dir)
+        if previous:
+            old_catalog, old_gen = previous
+            catalog = old_catalog.copy_to(staging / store.CATALOG)
+            old_catalog.close()
+            dense = DenseIndex.load(old_gen / store.DENSE)
+        else:
+            catalog = Catalog(staging / store.CATALOG)
+            dense = DenseIndex.create()
+        gone = removed + [raw.doc_id for raw in updated]
+        gone_sentences, _ = catalog.delete_articles(gone)
+        new_sentences, _ = catalog.insert_articles(items)
+        stages["catalog"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        dense.remove(np.asarray(gone_sentences, dtype=np.int64))
+        dense.add(np.asarray(new_sentences, dtype=np.int64), vectors)
+        dense.save(staging / store.DENSE)
+        stages["faiss"] = time.perf_counter() - tick
+        if progress:
+            progress("write", 1, 3)
+
+        tick = time.perf_counter()
+        passage_ids, passage_tokens = catalog.passage_tokens()
+        LexicalIndex.build(passage_ids, passage_tokens).save(staging / store.LEXICAL)
+        stages["bm25"] = time.perf_counter() - tick
+        if progress:
+            progress("write", 2, 3)
+
+        tick = time.perf_counter()
+        articles, passages, sentences = catalog.counts()
+        catalog.close()
+        manifest = store.Manifest(
+            schema_version=store.SCHEMA_VERSION, model_name=MODEL_NAME, model_fingerprint=fingerprint,
+            generation=store.next_generation_name(index_dir), built_at=time.time(),
+            articles=articles, passages=passages, sentences=sentences,
+        )
+        store.publish(index_dir, staging, manifest)
+        stages["publish"] = time.perf_counter() - tick
+        if progress:
+            progress("write", 3, 3)
+
+    return IndexReport(
+        index_dir=str(index_dir),
+        added=len(added) - len({raw.doc_id for raw in added if raw.path in failed}),
+        updated=len(updated) - len({raw.doc_id for raw in updated if raw.path in failed}),
+        removed=len(removed) + len({raw.doc_id for raw in updated if raw.path in failed}),
+        unchanged=unchanged,
+        skipped=skipped,
+        articles=articles,
+        passages=passages,
+        sentences=sentences,
+        embedded=len(texts),
+        full_rebuild=previous is None,
+        reason=reason,
+        seconds=time.perf_counter() - started,
+        stage_seconds=stages,
+    )
+
+
+def _prepare(raws: list[RawArticle], skipped: list[SkippedFile], progress: Progress | None) -> list[NewArticle]:
+    """Parse, split and tokenize new or changed articles; a bad one is skipped and reported."""
+    items: list[NewArticle] = []
+    for done, raw in enumerate(raws, 1):
+        try:
+            article = parse_article(raw)
+        except DocumentError as exc:
+            skipped.append(SkippedFile(path=raw.path, line=raw.line, reason=str(exc)))
+            continue
+        spans = split_sentences(article.text)
+        if not spans:
+            skipped.append(SkippedFile(path=raw.path, line=raw.line, reason="no sentence in the article's text"))
+            continue
+        windows = group_passages(spans)
+        passage_texts = [f"{article.title}\n{article.text[spans[a][0]:spans[b][1]]}" for a, b in windows]
+        items.append(NewArticle(article, raw.content_hash, spans, windows, tokenize(passage_texts)))
+        if progress and (done % 50 == 0 or done == len(raws)):
+            progress("load", done, len(raws))
+    return items
+
+
+def _open_previous(index_dir: Path, fingerprint: str) -> tuple[tuple[Catalog, Path] | None, str | None]:
+    """The current generation's catalog to build on, or None and the reason to start from scratch."""
+    try:
+        manifest = store.read_manifest(index_dir)
+    except IndexVersionError:
+        return None, f"the index in {index_dir} is in another format than this qa writes ({store.SCHEMA_VERSION}); rebuilding it from scratch"
+    except IndexStoreError as exc:
+        if (index_dir / store.MANIFEST).exists():
+            return None, f"the previous index could not be read ({exc}); building from scratch"
+        return None, None
+    if manifest.model_fingerprint != fingerprint:
+        return None, "the embedding model changed since the last build; re-embedding every article"
+    try:
+        gen = store.generation_dir(index_dir, manifest)
+        return (Catalog(gen / store.CATALOG, readonly=True), gen), None
+    except IndexStoreError as exc:
+        return None, f"the previous index could not be read ({exc}); building from scratch"
+
+
+def _exported_fingerprint(model_dir: Path) -> str | None:
+    try:
+        return (model_dir / "fingerprint.txt").read_text().strip()
+    except OSError:
+        return None
