@@ -26,41 +26,51 @@ from qa.sentences import split_sentences
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
 
 END_MARKERS = [
-    "leave a reply", "leave a comment", "post a comment", "add a comment", "comments", r"comments \(\d+\)",
-    r"\d+ comments?", "join the conversation", "you may also like", "you might also like", "we also recommend",
-    "related", "related articles", "related posts", "related stories", "related news", "related content",
-    "related topics", "more from .{1,40}", "more on this story", "more stories", "read more", "read next",
-    "discover more from .{1,40}", "trending", "trending posts", "trending now", "trending stories",
-    "popular", "popular articles", "popular posts", "most popular", "most read", "most viewed",
-    "recommended", "recommended for you", "recommended stories", "editor'?s picks", "top stories",
-    "latest news", "latest posts", "latest stories", "don'?t miss", "newsletter", "sign up to our newsletter",
-    "share this", "share this article", "share this story", "share this post", "about the author", "tags",
-    "filed under", "back to top", "back to top button",
+    "leave a (?:reply|comment)", "post a comment", "add a comment", "comments", r"comments \(\d+\)", r"\d+ comments?",
+    "join the (?:conversation|discussion)", "you (?:may|might) also like", "we also recommend", "more from .{1,40}",
+    "discover more from .{1,40}", "trending(?: posts| now| stories)?", "popular(?: articles| posts)?",
+    "most (?:popular|read|viewed|shared)", "editor'?s picks", "newsletter", "about the author", "tags",
+    "filed under", "back to top(?: button)?", "share this(?: article| story| post)?",
 ]
-"""Whole lines (case-insensitive, regex) after which nothing belongs to the article any more."""
+"""Whole lines (case-insensitive regexes) after which nothing belongs to the article any more."""
+
+BOX_MARKERS = [
+    "related", "related (?:articles|posts|stories|news|content|topics|coverage|links)", "read more", "read next",
+    "read also", "also read", "see also", "more stories", "more on this story", "recommended(?: for you| stories)?",
+    "top stories", "latest(?: news| posts| stories)?", "don'?t miss", "must read",
+]
+"""Whole lines that open a box of links: the end of the article, unless prose follows the links (then only
+the box goes: "Read more" lists sit in the middle of many articles)."""
 
 _SOCIAL = r"(?:facebook|twitter|x|instagram|linkedin|youtube|telegram|tiktok|whatsapp|reddit|pinterest|email|google news)"
 FURNITURE_PHRASES = [
-    "enable javascript", "javascript is disabled", "powered by disqus", "required fields are marked",
-    "email address will not be published", "successfully subscribed", "you have been successfully",
-    "all rights reserved", "©", rf"follow us on {_SOCIAL}", "you can follow us", "subscribe now", "subscribe for more",
-    "subscribe to our", "subscribe to the newsletter", "sign up for our", "sign up to our", "sign up for free",
-    "accept cookies", "accept all cookies", "we use cookies", "(?:this|our) (?:site|website) uses cookies",
-    "cookie settings", "manage cookies", "back to top", "skip to (?:main )?content", "edit template",
-    "share this (?:article|story|post|page)", rf"share (?:on|via) {_SOCIAL}", "click here", "tap here",
+    "enable javascript", "javascript is disabled", "your browser does not support", "powered by disqus",
+    "required fields are marked", "email address will not be published", "successfully subscribed",
+    "you have been successfully", "all rights reserved", "©", "may not be (?:published|reproduced|redistributed)",
+    rf"follow (?:us|him|her|them|@\w+) on {_SOCIAL}", "you can follow us", "subscribe now", "subscribe for more",
+    r"(?:sign up|subscribe|register)\b.{0,60}\b(?:newsletter|inbox|e-?mail alerts)", "subscribe to our",
+    rf"join (?:us|our \w+) on {_SOCIAL}", "join our .{0,30}(?:channel|community)", "accept (?:all )?cookies",
+    "we use cookies", "(?:this|our) (?:site|website) uses cookies", "(?:cookie settings|manage cookies)",
+    "back to top", "skip to (?:main )?content", "edit template", "share this (?:article|story|post|page)",
+    rf"(?:click to )?share (?:on|via) {_SOCIAL}", "opens in (?:a )?new (?:window|tab)", "click here", "tap here",
     "for social networking", "source of information and images", "get access to the full archive",
     "listen to this article", r"\d+ min(?:ute)?s? read", "download (?:our|the) app", "(?:log|sign) in to comment",
-    "contact us:", "report an error", "print this article", "toggle navigation",
+    "contact us:", "report an error", "print this article", "toggle navigation", "scroll to continue",
+    "(?:story|article) continues below", "this article is more than", "image (?:caption|source|copyright)",
+    r"^(?:read more|read also|also read|see also|related|recommended|more|trending|tags|topics|categories)\s*[:|]",
+    r"^(?:photo|picture|image|video|credit)s?\s*:", r"^\(?(?:additional )?(?:reporting|writing|editing) by\b",
+    r"^\d[\d.,]*[km]?\s+(?:shares?|comments?|views?|likes?)$",
 ]
-"""Regexes (case-insensitive, matched between word boundaries) that mark a line of at most FURNITURE_MAX_WORDS
-words as page furniture, wherever it is. Keep them specific: "advertisement" alone would also drop the
-sentence "Gibson will not be using paid advertisements"; one-word lines are dropped as labels anyway."""
+"""Regexes (case-insensitive, between word boundaries) that mark a line of at most FURNITURE_MAX_WORDS words
+as page furniture, wherever it is. Keep them specific: "advertisement" alone would also drop the sentence
+"Gibson will not be using paid advertisements"; one- and two-word lines are dropped as labels anyway."""
 
 FURNITURE_MAX_WORDS = 30
 # A capitalised line this short, without a digit or final punctuation, is a label ("World", "Share").
 _LABEL_MAX_WORDS = 2
 
 _END_LINE = re.compile(r"(?:" + "|".join(END_MARKERS) + r")\s*[:.!]?", re.IGNORECASE)
+_BOX_LINE = re.compile(r"(?:" + "|".join(BOX_MARKERS) + r")\s*[:.!]?", re.IGNORECASE)
 _FURNITURE = re.compile(r"(?<!\w)(?:" + "|".join(FURNITURE_PHRASES) + r")(?!\w)", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-*+•·▪►●◦‣–]|\d{1,2}[.)])\s+")
 _QUOTE_MARKER = re.compile(r"^\s*>\s?")
@@ -82,7 +92,21 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ABBREVIATION_END = re.compile(
     r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|St|Co|Corp|Inc|Ltd|No|Gov|Gen|Sen|Rep|Jan|Feb|Aug|Sept?|Oct|Nov|Dec)\.)$"
 )
+_WEEKDAY = r"(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?"
+_DATE = (
+    rf"(?:\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]\d{{2}}:\d{{2}}\S*)?|\d{{1,2}}\s+(?:{_MONTHS})\.?,?\s+\d{{4}}"
+    rf"|(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{4}})"
+)
+_DATE_ONLY = re.compile(
+    rf"(?:(?:published|updated|posted|last updated)(?:\s+on)?\s*:?\s*)?(?:{_WEEKDAY},?\s+)?{_DATE}"
+    r"(?:,?\s*(?:at\s+)?\d{1,2}[:.]\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?",
+    re.IGNORECASE,
+)
+_AGO = re.compile(r"(?:published|updated|posted)?\s*\d+\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s+ago",
+                  re.IGNORECASE)
+_BYLINE = re.compile(r"By\s+[A-Z][^\s,]*(?:\s+[A-Z][^\s,]*){0,3}(?:\s*(?:,|and|&)\s*[A-Z][^\s,]*(?:\s+[A-Z][^\s,]*){0,3})*")
 _MD_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)")
+_MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _TITLE_MAX_WORDS = 30
 _TITLE_MAX_CHARS = 100
 
@@ -378,6 +402,11 @@ def _metadata_lines(lines: list[str], meta: dict[str, Any]) -> list[str]:
             meta["date"] = dated.group(1)
             if dated.group(2).strip() and meta["title"] is None:
                 meta["title"] = _clean_title(dated.group(2))
+        elif _DATE_ONLY.fullmatch(line.strip()) or _AGO.fullmatch(line.strip()):
+            if meta["date"] is None and _DATE_ONLY.fullmatch(line.strip()):
+                meta["date"] = _iso_date(line)
+        elif _BYLINE.fullmatch(line.strip()):
+            meta["authors"] = meta["authors"] or _split_authors(line)
         elif labelled:
             key, value = labelled.group(1).lower(), labelled.group(2).strip()
             if key in ("author", "authors", "by"):
@@ -385,10 +414,24 @@ def _metadata_lines(lines: list[str], meta: dict[str, Any]) -> list[str]:
             else:
                 slot = {"headline": "title", "published": "date", "published on": "date", "updated": "date",
                         "link": "url"}.get(key, key)
-                meta[slot] = meta[slot] or (_clean_title(value) if slot == "title" else value)
+                value = _clean_title(value) if slot == "title" else _iso_date(value) if slot == "date" else value
+                meta[slot] = meta[slot] or value
         else:
             kept.append(line)
     return kept
+
+
+def _iso_date(value: str) -> str:
+    """YYYY-MM-DD when the value holds a date in a common form, else the value as written."""
+    iso = re.search(r"\b\d{4}-\d{2}-\d{2}(?!\d)", value)
+    if iso:
+        return iso.group(0)
+    for pattern in (rf"\b(\d{{1,2}})\s+({_MONTHS})\.?,?\s+(\d{{4}})", rf"\b({_MONTHS})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})"):
+        found = re.search(pattern, value, re.IGNORECASE)
+        if found:
+            day, month = sorted(found.groups()[:2], key=lambda part: part.isalpha())
+            return f"{found.group(3)}-{_MONTH_NAMES.index(month[:3].lower()) + 1:02d}-{int(day):02d}"
+    return value.strip()
 
 
 def _split_authors(value: str) -> list[str]:
@@ -439,20 +482,40 @@ def _same_title(line: str, title: str) -> bool:
 def _truncate_at_end_marker(lines: list[str]) -> list[str]:
     """Cut the text at the first end-of-article marker ("Leave a Reply") that follows some prose.
 
-    The same words at the very top (a share bar above the headline) only drop their own line.
+    The same words at the very top (a share bar above the headline) only drop their own line; a box of
+    links ("Read more") followed by more prose drops only the box.
     """
     prose = 0
-    kept = []
-    for line in lines:
-        bare = _BULLET.sub("", line).strip()
-        if _END_LINE.fullmatch(bare):
-            if prose >= 200:
-                break
+    kept: list[str] = []
+    i = 0
+    while i < len(lines):
+        bare = _BULLET.sub("", lines[i]).strip()
+        is_end, is_box = bool(_END_LINE.fullmatch(bare)), bool(_BOX_LINE.fullmatch(bare))
+        if (is_end or is_box) and prose < 200:
+            i += 1
             continue
-        if _TERMINAL.search(bare) and len(bare.split()) > 5:
+        if is_end:
+            break
+        if is_box:
+            resume = next((j for j in range(i + 1, len(lines)) if _is_prose(lines[j]) or _is_marker(lines[j])), None)
+            if resume is None or _is_marker(lines[resume]):
+                break
+            i = resume
+            continue
+        if _is_prose(bare):
             prose += len(bare)
-        kept.append(line)
+        kept.append(lines[i])
+        i += 1
     return kept
+
+
+def _is_prose(line: str) -> bool:
+    return bool(_TERMINAL.search(line.strip())) and len(line.split()) > 5
+
+
+def _is_marker(line: str) -> bool:
+    bare = _BULLET.sub("", line).strip()
+    return bool(_END_LINE.fullmatch(bare) or _BOX_LINE.fullmatch(bare))
 
 
 def _drop_furniture(lines: list[str]) -> list[str]:
@@ -463,7 +526,7 @@ def _drop_furniture(lines: list[str]) -> list[str]:
         words = len(bare.split())
         if words and words <= FURNITURE_MAX_WORDS and _FURNITURE.search(bare):
             continue
-        if _BULLET.match(line) and words <= 6 and not _TERMINAL.search(bare) and not any(c.isdigit() for c in bare):
+        if _BULLET.match(line) and _is_menu_item(bare):
             continue
         if _TIMESTAMPED.match(line) and any(
             0 <= j < len(lines) and _TIMESTAMPED.match(lines[j]) for j in (i - 1, i + 1)
@@ -471,6 +534,14 @@ def _drop_furniture(lines: list[str]) -> list[str]:
             continue
         kept.append(line)
     return kept
+
+
+def _is_menu_item(item: str) -> bool:
+    """A bulleted link of a menu ("All Post", "Fascinating Facts"), unlike "- A freeze on petrol duty"."""
+    words = item.split()
+    if _TERMINAL.search(item) or any(c.isdigit() for c in item) or len(words) > 6:
+        return False
+    return len(words) <= 3 or all(word[:1].isupper() for word in words if len(word) > 3)
 
 
 def _is_label(line: str) -> bool:

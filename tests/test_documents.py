@@ -266,3 +266,33 @@ def test_load_article_refuses_jsonl(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text('{"id": "x", "text": "ok."}\n')
     with pytest.raises(ValueError, match="scan_corpus"):
         load_article(tmp_path / "a.jsonl")
+
+
+def test_scraped_page_from_another_site_loses_its_furniture(tmp_path: Path) -> None:
+    (tmp_path / "ferry.txt").write_text(
+        "Skip to content\nHome\nNews\nPolitics\n"
+        "Ferry operator fined £2m over Harwich crossing fire\n"
+        "By Anna Lindqvist\nPublished: 3 March 2024, 09:15 GMT\n5 min read\n"
+        "Share on Facebook\nShare on WhatsApp\n"
+        "A ferry operator has been fined £2m after a fire broke out in the engine room of a crossing from Harwich "
+        "to Hook of Holland in 2021.\n"
+        "Image caption, The Stena Hollandica was carrying 412 passengers\n"
+        "The fire was put out by the crew within 40 minutes and nobody was hurt, Ipswich Crown Court heard.\n"
+        "Read more\nFerry strike called off after pay deal\nPort of Dover queues ease after Easter\n"
+        'Judge Sarah Cole said the company had "fallen far short" of its duty to keep passengers safe. '
+        "The firm admitted two breaches of safety rules.\n"
+        "(Reporting by Anna Lindqvist; Editing by Mark Hughes)\nTags: ferries, Harwich, courts\n"
+        "Comments (2)\nThis is a disgrace, they should lose their licence.\n"
+        "Glad nobody was hurt. The crew did a great job.\nMost Read\nMan arrested after harbour chase\n",
+        encoding="utf-8",
+    )
+    article = load_article(tmp_path / "ferry.txt", tmp_path)
+    assert article.title == "Ferry operator fined £2m over Harwich crossing fire"
+    assert (article.date, article.authors) == ("2024-03-03", ["Anna Lindqvist"])
+    assert article.text.splitlines() == [
+        "A ferry operator has been fined £2m after a fire broke out in the engine room of a crossing from Harwich "
+        "to Hook of Holland in 2021.",
+        "The fire was put out by the crew within 40 minutes and nobody was hurt, Ipswich Crown Court heard.",
+        'Judge Sarah Cole said the company had "fallen far short" of its duty to keep passengers safe. '
+        "The firm admitted two breaches of safety rules.",
+    ]
