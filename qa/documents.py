@@ -88,6 +88,8 @@ _TRAILING_STAMP = re.compile(
     rf"\s*(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?(?:(?:{_MONTHS})\.?\s+\d{{1,2}},?|\d{{1,2}}\s+(?:{_MONTHS}),?)"
     r"\s+\d{4}(?:,?\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?)?\s*$"
 )
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+_HIGH_BYTES = bytes(range(128, 256))
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ABBREVIATION_END = re.compile(
     r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|St|Co|Corp|Inc|Ltd|No|Gov|Gen|Sen|Rep|Jan|Feb|Aug|Sept?|Oct|Nov|Dec)\.)$"
@@ -108,6 +110,7 @@ _BYLINE = re.compile(r"By\s+[A-Z][^\s,]*(?:\s+[A-Z][^\s,]*){0,3}(?:\s*(?:,|and|&
 _MD_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)")
 _MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _TITLE_MAX_WORDS = 30
+_HEADER_LINES = 20
 _TITLE_MAX_CHARS = 100
 
 
@@ -313,7 +316,7 @@ def _decode(data: bytes, where: str) -> str:
             raise EncodingError(f"{where}: starts as UTF-16 but is not valid UTF-16 text") from exc
     if b"\x00" in data:
         raise EncodingError(f"{where}: holds NUL bytes, so it is a binary file, not text; remove it or convert it")
-    controls = sum(1 for byte in data if byte < 32 and byte not in (9, 10, 12, 13))
+    controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
     if controls > len(data) * 0.05:
         raise EncodingError(f"{where}: is full of control bytes, so it is a binary file, not text")
     try:
@@ -321,7 +324,7 @@ def _decode(data: bytes, where: str) -> str:
     except UnicodeDecodeError:
         pass
     # Western text in a legacy encoding has a few accented letters and symbols, not a third of its bytes.
-    if sum(1 for byte in data if byte >= 128) > len(data) * 0.3:
+    if len(data) - len(data.translate(None, _HIGH_BYTES)) > len(data) * 0.3:
         raise EncodingError(f"{where}: is neither UTF-8 nor Latin-1 text (binary?); save it as UTF-8 text")
     try:
         return data.decode("cp1252")
@@ -393,9 +396,14 @@ def _front_matter(lines: list[str], meta: dict[str, Any]) -> list[str]:
 
 
 def _metadata_lines(lines: list[str], meta: dict[str, Any]) -> list[str]:
-    """Take "Title:", "Date:", "Source:"... lines (and "date 2025-04-12 Title ...") out of the text."""
-    kept = []
-    for line in lines:
+    """Take "Title:", "Date:", "Source:", byline and dateline lines out of the text, into `meta`.
+
+    A line that is only a date anywhere goes, but sets the article's date only near the top: further down
+    it is more likely a date in a timeline.
+    """
+    kept: list[str] = []
+    for number, line in enumerate(lines):
+        near_top = number < _HEADER_LINES
         dated = _DATE_TITLE_LINE.match(line)
         labelled = _META_LINE.match(line) if len(line) <= 200 else None
         if dated and meta["date"] is None:
@@ -403,7 +411,7 @@ def _metadata_lines(lines: list[str], meta: dict[str, Any]) -> list[str]:
             if dated.group(2).strip() and meta["title"] is None:
                 meta["title"] = _clean_title(dated.group(2))
         elif _DATE_ONLY.fullmatch(line.strip()) or _AGO.fullmatch(line.strip()):
-            if meta["date"] is None and _DATE_ONLY.fullmatch(line.strip()):
+            if meta["date"] is None and near_top and _DATE_ONLY.fullmatch(line.strip()):
                 meta["date"] = _iso_date(line)
         elif _BYLINE.fullmatch(line.strip()):
             meta["authors"] = meta["authors"] or _split_authors(line)
