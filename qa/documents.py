@@ -42,7 +42,9 @@ BOX_MARKERS = [
 """Whole lines that open a box of links: the end of the article, unless prose follows the links (then only
 the box goes: "Read more" lists sit in the middle of many articles)."""
 
-_SOCIAL = r"(?:facebook|twitter|x|instagram|linkedin|youtube|telegram|tiktok|whatsapp|reddit|pinterest|email|google news)"
+_SOCIAL = (
+    r"(?:facebook|twitter|x|instagram|linkedin|youtube|telegram|tiktok|whatsapp|reddit|pinterest|email|google news)"
+)
 FURNITURE_PHRASES = [
     "enable javascript", "javascript is disabled", "your browser does not support", "powered by disqus",
     "required fields are marked", "email address will not be published", "successfully subscribed",
@@ -83,9 +85,13 @@ _META_LINE = re.compile(
     re.IGNORECASE,
 )
 _DATE_TITLE_LINE = re.compile(r"^\s*date\s*[:=]?\s*(\d{4}-\d{2}-\d{2})\b\s*(.*)$", re.IGNORECASE)
-_MONTHS = "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
+_MONTHS = (
+    "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?"
+    "|Nov(?:ember)?|Dec(?:ember)?"
+)
 _TRAILING_STAMP = re.compile(
-    rf"\s*(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?(?:(?:{_MONTHS})\.?\s+\d{{1,2}},?|\d{{1,2}}\s+(?:{_MONTHS}),?)"
+    r"\s*(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
+    rf"(?:(?:{_MONTHS})\.?\s+\d{{1,2}},?|\d{{1,2}}\s+(?:{_MONTHS}),?)"
     r"\s+\d{4}(?:,?\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?)?\s*$"
 )
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
@@ -106,7 +112,8 @@ _DATE_ONLY = re.compile(
 )
 _AGO = re.compile(r"(?:published|updated|posted)?\s*\d+\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s+ago",
                   re.IGNORECASE)
-_BYLINE = re.compile(r"By\s+[A-Z][^\s,]*(?:\s+[A-Z][^\s,]*){0,3}(?:\s*(?:,|and|&)\s*[A-Z][^\s,]*(?:\s+[A-Z][^\s,]*){0,3})*")
+_NAME = r"[A-Z][^\s,]*(?:\s+[A-Z][^\s,]*){0,3}"
+_BYLINE = re.compile(rf"By\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*")
 _MD_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)")
 _MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _TITLE_MAX_WORDS = 30
