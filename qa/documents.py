@@ -28,19 +28,18 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
 END_MARKERS = [
     "leave a (?:reply|comment)", "post a comment", "add a comment", "comments", r"comments \(\d+\)", r"\d+ comments?",
     "join the (?:conversation|discussion)", "you (?:may|might) also like", "we also recommend", "more from .{1,40}",
-    "discover more from .{1,40}", "trending(?: posts| now| stories)?", "popular(?: articles| posts)?",
-    "most (?:popular|read|viewed|shared)", "editor'?s picks", "newsletter", "about the author", "tags",
-    "filed under", "back to top(?: button)?", "share this(?: article| story| post)?",
+    "discover more from .{1,40}", "about the author", "tags", "filed under",
 ]
 """Whole lines (case-insensitive regexes) after which nothing belongs to the article any more."""
 
 BOX_MARKERS = [
     "related", "related (?:articles|posts|stories|news|content|topics|coverage|links)", "read more", "read next",
     "read also", "also read", "see also", "more stories", "more on this story", "recommended(?: for you| stories)?",
-    "top stories", "latest(?: news| posts| stories)?", "don'?t miss", "must read",
+    "top stories", "latest(?: news| posts| stories)?", "don'?t miss", "must read", "trending(?: posts| now| stories)?",
+    "popular(?: articles| posts)?", "most (?:popular|read|viewed|shared)", "editor'?s picks", "newsletter",
 ]
 """Whole lines that open a box of links: the end of the article, unless prose follows the links (then only
-the box goes: "Read more" lists sit in the middle of many articles)."""
+the box goes: "Read more" lists and "Most read" sidebars sit in the middle of many scraped articles)."""
 
 _SOCIAL = (
     r"(?:facebook|twitter|x|instagram|linkedin|youtube|telegram|tiktok|whatsapp|reddit|pinterest|email|google news)"
@@ -301,7 +300,7 @@ def _parse_record(data: bytes, where: str) -> dict[str, Any]:
         authors = _split_authors(authors)
     return {
         "title": _clean_title(_text_field(record, "title") or ""),
-        "text": _clean_body(_unwrap(_lines(record["text"]), titled=False)),
+        "text": _clean_body(_truncate_at_end_marker(_drop_furniture(_unwrap(_lines(record["text"]), titled=False)))),
         "source": _text_field(record, "source"),
         "date": _text_field(record, "date"),
         "url": _text_field(record, "url"),
@@ -495,10 +494,10 @@ def _same_title(line: str, title: str) -> bool:
 
 
 def _truncate_at_end_marker(lines: list[str]) -> list[str]:
-    """Cut the text at the first end-of-article marker ("Leave a Reply") that follows some prose.
+    """Cut the text at the first end-of-article marker ("Leave a Reply") that follows a line of prose.
 
-    The same words at the very top (a share bar above the headline) only drop their own line; a box of
-    links ("Read more") followed by more prose drops only the box.
+    The same words above the story (a menu above the headline) only drop their own line; a box of links
+    ("Read more") followed by more prose drops only the box.
     """
     prose = 0
     kept: list[str] = []
@@ -506,7 +505,7 @@ def _truncate_at_end_marker(lines: list[str]) -> list[str]:
     while i < len(lines):
         bare = _BULLET.sub("", lines[i]).strip()
         is_end, is_box = bool(_END_LINE.fullmatch(bare)), bool(_BOX_LINE.fullmatch(bare))
-        if (is_end or is_box) and prose < 200:
+        if (is_end or is_box) and not prose:
             i += 1
             continue
         if is_end:
@@ -518,7 +517,7 @@ def _truncate_at_end_marker(lines: list[str]) -> list[str]:
             i = resume
             continue
         if _is_prose(bare):
-            prose += len(bare)
+            prose += 1
         kept.append(lines[i])
         i += 1
     return kept

@@ -296,3 +296,17 @@ def test_scraped_page_from_another_site_loses_its_furniture(tmp_path: Path) -> N
         'Judge Sarah Cole said the company had "fallen far short" of its duty to keep passengers safe. '
         "The firm admitted two breaches of safety rules.",
     ]
+
+
+def test_jsonl_text_gets_the_same_boilerplate_filter(tmp_path: Path) -> None:
+    text = (
+        "Share on Facebook\nThe bridge will close for repairs from 1 May, the council said on Friday, after "
+        "inspectors found cracks in two of its supports.\nDrivers face a 12-mile detour.\n"
+        "You may also like\nTen best bridges in Europe\n"
+    )
+    (tmp_path / "feed.jsonl").write_text(json.dumps({"id": "b1", "title": "Bridge to close", "text": text}) + "\n")
+    article = parse_article(scan_corpus(tmp_path).articles[0])
+    assert article.text == (
+        "The bridge will close for repairs from 1 May, the council said on Friday, after inspectors found cracks "
+        "in two of its supports.\nDrivers face a 12-mile detour."
+    )
