@@ -30,23 +30,28 @@ from qa.dense import DenseIndex
 from qa.fusion import Retrieval
 from qa.lexical import LexicalIndex, tokenize
 from qa.models import Answer, Candidate, Citation, Passage, Sentence, ShortAnswer
-from qa.spans import OTHER, best_span, expected_type
+from qa.spans import OTHER, best_span, expected_type, without_wh_phrase
 
 CANDIDATE_PASSAGES = 8
-FEATURES = ("dense", "coverage", "coverage_context", "missing", "typed", "untyped", "novelty", "passage")
+FEATURES = (
+    "dense", "dense_gap", "dense_neighbour", "bm25", "bm25_gap", "coverage_context", "entities", "missing", "typed",
+    "untyped", "novelty", "passage", "length",
+)
+# Fitted by bench/fit_answerer.py on the development sets; see the README for the figures.
 WEIGHTS = {
-    "bias": -6.0,
-    "dense": 4.0,
-    "coverage": 2.5,
-    "coverage_context": 2.0,
-    "missing": -3.0,
-    "typed": 1.5,
-    "untyped": 0.0,
-    "novelty": 1.0,
-    "passage": 1.0,
+    "bias": -3.802, "dense": 1.499, "dense_gap": 0.720, "dense_neighbour": -0.087, "bm25": 0.077, "bm25_gap": 1.631,
+    "coverage_context": 1.144, "entities": 0.119, "missing": -0.606, "typed": 1.694, "untyped": 0.882,
+    "novelty": -0.710, "passage": 1.392, "length": 0.444,
 }
+# Stage 2: the chance that the best sentence is right, from its score, its lead over the next, and its evidence.
+CALIBRATION_FEATURES = ("score", "margin", "dense", "coverage_context", "missing", "typed")
+CALIBRATION = {"bias": -2.685, "score": 0.275, "margin": 0.893, "dense": 1.961, "coverage_context": 1.761,
+               "missing": 0.117, "typed": -0.109}
 FOUND_THRESHOLD = 0.5
 CORROBORATION_SIMILARITY = 0.6
+
+_ENTITY = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'’.-]*[\w]")
+_NOT_ENTITIES = {"I", "The", "A", "An"}
 
 NO_ANSWER = "The archive holds no answer to this question."
 
@@ -59,7 +64,12 @@ class Scored:
     sentence: Sentence
     passage_id: int
     features: dict[str, float]
-    probability: float
+    score: float
+
+    @property
+    def probability(self) -> float:
+        """The ranking model's chance that this sentence holds the answer."""
+        return _sigmoid(self.score)
 
 
 def answer_question(
@@ -88,15 +98,16 @@ def answer_question(
         return Answer(question=question, found=False, message=NO_ANSWER, confidence=0.0, related=related)
 
     best = scored[0]
+    sure = confidence(scored)
     meta = catalog.article_meta({s.sentence.doc_id for s in scored})
     citation = _citation(best.sentence, meta)
     candidates = [
         Candidate(sentence=s.sentence.text, score=round(s.probability, 4), citation=_citation(s.sentence, meta))
         for s in scored[1:6]
     ]
-    if best.probability < FOUND_THRESHOLD:
+    if sure < FOUND_THRESHOLD:
         return Answer(
-            question=question, found=False, message=NO_ANSWER, confidence=round(best.probability, 4),
+            question=question, found=False, message=NO_ANSWER, confidence=round(sure, 4),
             candidates=candidates, related=related,
         )
 
@@ -109,7 +120,7 @@ def answer_question(
         message=f"Quoted from “{citation.title}”" + (f" ({citation.source})" if citation.source else ""),
         sentence=best.sentence.text,
         short_answer=short,
-        confidence=round(best.probability, 4),
+        confidence=round(sure, 4),
         citation=citation,
         corroborating=corroborating,
         candidates=candidates,
@@ -128,57 +139,98 @@ def score_sentences(
     """Score every sentence of the given passages (best passage first); best sentence first."""
     by_passage = catalog.passage_sentences(list(passage_ids))
     titles = {pid: p.title for pid, p in catalog.passages(list(passage_ids)).items()}
-    q_terms = sorted(set(tokenize([question])[0]))
+    q_terms = sorted(set(tokenize([without_wh_phrase(question)])[0]))
     idf = dict(zip(q_terms, lexical.idf(q_terms))) if q_terms else {}
     total = sum(idf.values()) or 1.0
     rarest = max(idf.values(), default=1.0) or 1.0
     kind = expected_type(question)
 
+    all_ids = sorted({sid for sentences in by_passage.values() for sid, _ in sentences})
+    if not all_ids:
+        return []
+    similarity = dict(zip(all_ids, (dense.vectors(np.asarray(all_ids, dtype=np.int64)) @ query_vector.reshape(-1)).tolist()))
+    entities = set(_ENTITY.findall(question)) - _NOT_ENTITIES
+
     seen: set[int] = set()
-    rows: list[tuple[int, int, Sentence, set[str], set[str], set[str]]] = []
+    rows: list[tuple[int, int, Sentence, list[str], set[str], set[str], float]] = []
     for rank, pid in enumerate(passage_ids, 1):
         sentences = by_passage.get(pid, [])
-        token_lists = tokenize([s.text for _, s in sentences]) if sentences else []
-        passage_terms = set().union(*token_lists) | set(tokenize([titles.get(pid, "")])[0]) if token_lists else set()
+        if not sentences:
+            continue
         title_terms = set(tokenize([titles.get(pid, "")])[0])
+        token_lists = tokenize([s.text for _, s in sentences])
+        passage_terms = set().union(*token_lists) | title_terms
         for i, (sid, sentence) in enumerate(sentences):
             if sid in seen:
                 continue
-            previous = set(token_lists[i - 1]) if i > 0 else set()
-            rows.append((sid, rank, sentence, set(token_lists[i]), previous | title_terms, passage_terms))
             seen.add(sid)
-    if not rows:
-        return []
+            previous = set(token_lists[i - 1]) if i > 0 else set()
+            neighbours = [similarity[sentences[j][0]] for j in (i - 1, i + 1) if 0 <= j < len(sentences)]
+            rows.append((sid, rank, sentence, token_lists[i], previous | title_terms, passage_terms,
+                         max(neighbours, default=0.0)))
 
-    vectors = dense.vectors(np.asarray([r[0] for r in rows], dtype=np.int64))
-    similarities = vectors @ query_vector.reshape(-1)
     q_set = set(q_terms)
-    out: list[Scored] = []
-    for (sid, rank, sentence, terms, context, passage_terms), similarity in zip(rows, similarities):
-        covered = sum(idf[t] for t in q_terms if t in terms)
+    raw: list[dict[str, float]] = []
+    for sid, rank, sentence, tokens, context, passage_terms, neighbour in rows:
+        terms = set(tokens)
         covered_ctx = sum(idf[t] for t in q_terms if t in terms or t in context)
         missing = max((idf[t] for t in q_terms if t not in passage_terms), default=0.0)
         typed = 0.0 if kind == OTHER else float(best_span(sentence.text, question, kind) is not None)
-        novelty = len(terms - q_set) / len(terms) if terms else 0.0
-        features = {
-            "dense": float(similarity),
-            "coverage": covered / total,
+        raw.append({
+            "dense": similarity[sid],
+            "dense_neighbour": neighbour,
+            "entities": (sum(e in sentence.text for e in entities) / len(entities)) if entities else 1.0,
+            "bm25": _bm25(tokens, idf) / total,
             "coverage_context": covered_ctx / total,
             "missing": missing / rarest if q_terms else 1.0,
             "typed": typed,
             "untyped": float(kind == OTHER),
-            "novelty": novelty,
+            "novelty": len(terms - q_set) / len(terms) if terms else 0.0,
             "passage": 1.0 / rank,
-        }
-        out.append(Scored(sid, sentence, passage_ids[rank - 1], features, probability(features)))
-    out.sort(key=lambda s: -s.probability)
+            "length": min(len(tokens), 60) / 30.0,
+        })
+    top_dense = max(f["dense"] for f in raw)
+    top_bm25 = max(f["bm25"] for f in raw)
+    out: list[Scored] = []
+    for (sid, rank, sentence, *_rest), features in zip(rows, raw):
+        features["dense_gap"] = features["dense"] - top_dense
+        features["bm25_gap"] = features["bm25"] - top_bm25
+        out.append(Scored(sid, sentence, passage_ids[rank - 1], features, _linear(features)))
+    out.sort(key=lambda s: -s.score)
     return out
 
 
-def probability(features: dict[str, float]) -> float:
-    """The logistic model: the chance that a sentence with these features answers the question."""
-    z = WEIGHTS["bias"] + sum(WEIGHTS[name] * features[name] for name in FEATURES)
-    return 1.0 / (1.0 + math.exp(-z))
+def confidence(scored: Sequence[Scored]) -> float:
+    """The calibrated chance that the best sentence answers: from its score and its lead over the next."""
+    if not scored:
+        return 0.0
+    best = scored[0]
+    values = {"score": best.score, "margin": min(best.score - scored[1].score if len(scored) > 1 else 1.0, 3.0)}
+    z = CALIBRATION["bias"] + sum(
+        CALIBRATION[name] * values.get(name, best.features.get(name, 0.0)) for name in CALIBRATION_FEATURES
+    )
+    return _sigmoid(z)
+
+
+def _linear(features: dict[str, float]) -> float:
+    return WEIGHTS["bias"] + sum(WEIGHTS[name] * features[name] for name in FEATURES)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+def _bm25(tokens: list[str], idf: dict[str, float], k1: float = 1.2, b: float = 0.75, average: float = 15.0) -> float:
+    """BM25 of one sentence for the question's terms, with the index's idf."""
+    if not tokens:
+        return 0.0
+    norm = k1 * (1 - b + b * len(tokens) / average)
+    score = 0.0
+    for term, weight in idf.items():
+        tf = tokens.count(term)
+        if tf:
+            score += weight * tf * (k1 + 1) / (tf + norm)
+    return score
 
 
 def _corroborating(
@@ -197,7 +249,7 @@ def _corroborating(
         if s.sentence.doc_id in found:
             continue
         same_value = core is not None and re.search(rf"(?<!\w){re.escape(core)}(?!\w)", s.sentence.text, re.I)
-        if (same_value and s.features["coverage"] >= 0.25) or (core is None and sim >= CORROBORATION_SIMILARITY + 0.2):
+        if (same_value and s.features["coverage_context"] >= 0.25) or (core is None and sim >= CORROBORATION_SIMILARITY + 0.2):
             found[s.sentence.doc_id] = _citation(s.sentence, meta)
         elif same_value and sim >= CORROBORATION_SIMILARITY:
             found[s.sentence.doc_id] = _citation(s.sentence, meta)

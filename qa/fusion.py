@@ -15,6 +15,7 @@ import numpy as np
 from qa.catalog import Catalog
 from qa.dense import DenseIndex
 from qa.lexical import LexicalIndex
+from qa.spans import without_wh_phrase
 
 RRF_K = 60
 LEXICAL_DEPTH = 50
@@ -77,7 +78,7 @@ def retrieve(
     Returns:
         The top k passages, with both rankings' ranks and scores, and the sentence similarities seen.
     """
-    lexical_hits = lexical.search(question, LEXICAL_DEPTH)
+    lexical_hits = lexical.search(without_wh_phrase(question), LEXICAL_DEPTH)
     lexical_rank = {pid: rank for rank, (pid, _score) in enumerate(lexical_hits, 1)}
     lexical_score = dict(lexical_hits)
 

@@ -174,10 +174,11 @@ class LexicalIndex:
             terms: terms from `tokenize`.
 
         Returns:
-            One weight per term; 0.0 for a term no passage contains.
+            One weight per term. A term no passage contains weighs as much as one that a single passage
+            contains: a question word the archive never uses is as telling as its rarest word.
         """
         if self._model is None:
-            return [0.0] * len(terms)
+            return [1.0] * len(terms)
         from bm25s.scoring import _select_idf_scorer
 
         score_idf = _select_idf_scorer(self._model.idf_method)
@@ -187,7 +188,7 @@ class LexicalIndex:
         for term in terms:
             column = vocab.get(term)
             df = int(indptr[column + 1] - indptr[column]) if column is not None else 0
-            out.append(float(score_idf(df, N=len(self._ids))) if df else 0.0)
+            out.append(float(score_idf(max(df, 1), N=len(self._ids))))
         return out
 
     def save(self, folder: Path) -> None:

@@ -69,6 +69,8 @@ _TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bwho(m|se)?\b|\b(what|which)(\s+[\w-]+){0,3}?\s+(person|people|man|woman|company|organi[sz]ation|group|team|party|"
                 r"official|leader|minister|president|spokes\w+|soldier|player|member|agency|firm|brand|club|"
                 r"newspaper|outlet|network)\b|\bwhat is the name\b|\bname (of )?the\b", re.I), NAME),
+    # "which show", "which virus outbreak": a choice among named things
+    (re.compile(r"\bwhich\b", re.I), NAME),
     (re.compile(r"\bwhat did .{1,60}\b(call|calls|called|describe|describes|described|term|termed|say|said)\b|"
                 r"\bhow did .{1,60}\b(describe|call|characteri[sz]e)\b", re.I), QUOTE),
 ]
@@ -82,6 +84,15 @@ class Span:
     end: int
     text: str
     kind: str
+
+
+_WH_MODIFIER = re.compile(r"\bhow\s+(many|much|long|far|old|often|soon|big|large)\b", re.IGNORECASE)
+
+
+def without_wh_phrase(question: str) -> str:
+    """The question less its "how many"/"how long" phrase, whose second word is not a topic word:
+    "many" must not make "many more" match "how many nationals"."""
+    return _WH_MODIFIER.sub(" ", question)
 
 
 def expected_type(question: str) -> str:

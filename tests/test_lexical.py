@@ -98,7 +98,8 @@ def test_unknown_words_find_nothing(index: LexicalIndex) -> None:
 def test_idf_is_higher_for_rarer_terms(index: LexicalIndex) -> None:
     said, zelenski, unknown = index.idf(["said", "zelenski", "quantum"])
 
-    assert zelenski > said > 0 and unknown == 0.0
+    assert zelenski > said > 0
+    assert unknown >= zelenski, "a word the archive never uses weighs like its rarest"
 
 
 def test_save_and_load_round_trip(index: LexicalIndex, tmp_path: Path) -> None:

@@ -1,0 +1,106 @@
+"""Asking the default corpus: quoted sentences, citations that round-trip, and plain refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import qa
+
+
+
+def test_zelensky_question_quotes_the_155_sentence(bot: qa.QA):
+    answer = bot.ask("how many Chinese nationals did Zelensky claim?")
+
+    assert answer.found
+    assert "155" in answer.sentence
+    assert answer.short_answer is not None
+    assert answer.short_answer.text in ("at least 155", "155")
+    assert answer.sentence[answer.short_answer.start:answer.short_answer.end] == answer.short_answer.text
+    article = bot.article(answer.citation.doc_id)
+    assert article.text[answer.citation.start:answer.citation.end] == answer.sentence
+    assert answer.citation.title == article.title
+    assert answer.confidence >= 0.5
+
+
+def test_the_155_figure_is_corroborated_by_the_other_articles(bot: qa.QA):
+    answer = bot.ask("how many Chinese nationals did Zelensky claim?")
+
+    cited = {answer.citation.doc_id} | {c.doc_id for c in answer.corroborating}
+    assert {d[:3] for d in cited} == {"001", "002", "004"}
+    for c in answer.corroborating:
+        text = bot.article(c.doc_id).text
+        assert "155" in text[c.start:c.end]
+
+
+@pytest.mark.parametrize(
+    ("question", "short", "doc"),
+    [
+        ("Who is the spokesperson of China's foreign ministry?", "Lin Jian", None),
+        ("Which Chinese contract soldier was killed in the Zaporizhia region?", "Rui Zhao", "000"),
+        ("Where will Russian officials meet U.S. diplomats?", "Istanbul", "003"),
+        ("How many casualties has Russia suffered according to Ukraine's General Staff?", "1,028,610", "004"),
+    ],
+)
+def test_short_answers(bot: qa.QA, question: str, short: str, doc: str | None):
+    answer = bot.ask(question)
+
+    assert answer.found
+    assert answer.short_answer is not None and answer.short_answer.text == short
+    if doc:
+        assert answer.citation.doc_id.startswith(doc)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who is the prime minister of Japan?",
+        "Who won the Club World Cup final?",
+        "How many goals did Marcus Rashford score last season?",
+        "How do I subscribe to the newsletter?",
+    ],
+)
+def test_questions_the_archive_cannot_answer_are_declined(bot: qa.QA, question: str):
+    answer = bot.ask(question)
+
+    assert not answer.found
+    assert answer.sentence is None and answer.citation is None
+    assert "no answer" in answer.message
+    assert answer.related, "the closest passages are still offered"
+
+
+def test_every_dev_seed_question_is_answered_from_a_gold_article(bot: qa.QA, seed_questions: list[dict]):
+    wrong = []
+    for item in seed_questions:
+        answer = bot.ask(item["q"])
+        ok = (
+            answer.found
+            and any(a.lower() in answer.sentence.lower() for a in item["answers"])
+            and any(answer.citation.doc_id.startswith(d) for d in item["docs"])
+        )
+        if not ok:
+            wrong.append((item["q"], answer.sentence))
+    assert not wrong
+
+
+def test_search_returns_fused_passages(bot: qa.QA):
+    passages = bot.search("Chinese soldiers captured in Donetsk", k=5)
+
+    assert len(passages) == 5
+    assert all(p.score is not None for p in passages)
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    assert any(p.lexical_rank and p.dense_rank for p in passages)
+
+
+def test_an_empty_question_is_refused(bot: qa.QA):
+    for question in ("", "   \n\t"):
+        with pytest.raises(qa.EmptyQuestionError):
+            bot.ask(question)
+
+
+def test_answers_serialise_to_json_and_back(bot: qa.QA):
+    answer = bot.ask("Where will Russian officials meet U.S. diplomats?")
+
+    assert qa.Answer.model_validate(json.loads(answer.model_dump_json())) == answer

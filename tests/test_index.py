@@ -1,0 +1,220 @@
+"""Building and updating an index: incremental, atomic, and clear about bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa import store
+
+
+def _search_docs(bot: qa.QA, question: str) -> set[str]:
+    return {p.doc_id for p in bot.search(question, k=20)}
+
+
+def test_first_build_indexes_every_article(corpus_dir: Path, tmp_path: Path):
+    report = qa.build_index(corpus_dir, tmp_path / "index")
+
+    assert report.full_rebuild
+    assert (report.added, report.updated, report.removed, report.unchanged) == (5, 0, 0, 0)
+    assert report.articles == 5 and report.sentences > 50 and report.passages > 10
+    assert report.embedded == report.sentences
+    assert not report.skipped
+
+
+def test_rebuild_with_no_change_embeds_nothing(default_index: Path, corpus_dir: Path):
+    report = qa.build_index(corpus_dir, default_index)
+
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 5)
+    assert report.embedded == 0
+
+
+def test_adding_an_article_embeds_only_it(small_corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    first = qa.build_index(small_corpus, index)
+    (small_corpus / "new.txt").write_text(
+        "Glaciers in the Alps shrink\n\nThe Rhone glacier lost 4 percent of its volume in 2022. "
+        "Swiss scientists measured the loss with drones.\n",
+        encoding="utf-8",
+    )
+
+    report = qa.build_index(small_corpus, index)
+
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 0, 0, first.articles)
+    assert report.embedded == 2
+    with qa.open_index(index) as bot:
+        assert "new" in _search_docs(bot, "Rhone glacier volume")
+
+
+def test_changing_an_article_re_embeds_it(small_corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    qa.build_index(small_corpus, index)
+    path = small_corpus / "004_fd5b037eee5d7828.txt"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Kim Jog Un", "Kim Jong Un"), encoding="utf-8")
+
+    report = qa.build_index(small_corpus, index)
+
+    assert (report.added, report.updated, report.removed) == (0, 1, 0)
+    with qa.open_index(index) as bot:
+        sentences = report.sentences
+        assert bot.counts["sentences"] == sentences
+        assert report.embedded == len([s for s in _sentences_of(bot, "004_fd5b037eee5d7828")])
+        assert "Kim Jong Un" in bot.article("004_fd5b037eee5d7828").text
+
+
+def test_deleting_an_article_removes_it_from_both_indexes(small_corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    qa.build_index(small_corpus, index)
+    with qa.open_index(index) as bot:
+        assert "000_404809e14ec4b5ef" in _search_docs(bot, "Rui Zhao Zaporizhia")
+    (small_corpus / "000_404809e14ec4b5ef.txt").unlink()
+
+    report = qa.build_index(small_corpus, index)
+
+    assert (report.added, report.updated, report.removed) == (0, 0, 1)
+    with qa.open_index(index) as bot:
+        assert "000_404809e14ec4b5ef" not in _search_docs(bot, "Rui Zhao Zaporizhia")
+        assert bot.counts["sentences"] == report.sentences
+        with pytest.raises(KeyError):
+            bot.article("000_404809e14ec4b5ef")
+
+
+def test_index_files_are_not_pickles(default_index: Path):
+    for path in default_index.rglob("*"):
+        if path.is_file():
+            assert not path.read_bytes()[:2] in (b"\x80\x04", b"\x80\x05"), f"{path} looks like a pickle"
+
+
+def test_killed_build_leaves_the_old_index_usable(tmp_path: Path, corpus_dir: Path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, corpus)
+    index = tmp_path / "index"
+    qa.build_index(corpus, index)
+    _write_many_articles(corpus / "more.jsonl", corpus_dir, n=150)
+
+    build = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index", str(index)],
+        stderr=subprocess.PIPE, text=True,
+    )
+    seen = ""
+    deadline = time.monotonic() + 120
+    while "embedding" not in seen and time.monotonic() < deadline and build.poll() is None:
+        seen += build.stderr.read(1)
+    assert build.poll() is None, f"the build ended before it could be killed: {seen}"
+    time.sleep(1.0)
+    build.send_signal(signal.SIGKILL)
+    build.wait()
+
+    with qa.open_index(index) as bot:
+        assert bot.counts["articles"] == 5
+        answer = bot.ask("how many Chinese nationals did Zelensky claim?")
+        assert answer.found and "155" in answer.sentence
+    report = qa.build_index(corpus, index)
+    assert report.added == 150 and not list(index.glob(".staging-*"))
+
+
+def test_a_second_build_at_once_fails_clearly(default_index: Path, corpus_dir: Path):
+    with store.BuildLock(default_index):
+        with pytest.raises(qa.IndexLockedError, match="being built by process"):
+            qa.build_index(corpus_dir, default_index)
+
+
+def test_missing_corpus_folder_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(qa.CorpusError, match="nowhere"):
+        qa.build_index(tmp_path / "nowhere", tmp_path / "index")
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(qa.CorpusError, match="no article"):
+        qa.build_index(tmp_path / "empty", tmp_path / "index")
+
+
+def test_bad_files_are_skipped_and_reported(small_corpus: Path, tmp_path: Path):
+    (small_corpus / "scan.pdf").write_bytes(b"%PDF-1.4 binary")
+    (small_corpus / "garbage.txt").write_bytes(bytes(range(256)) * 8)
+    (small_corpus / "feed.jsonl").write_text(
+        json.dumps({"id": "ok-1", "title": "Fine", "text": "A fine article about ports. It has two sentences."})
+        + "\n{not json\n",
+        encoding="utf-8",
+    )
+
+    report = qa.build_index(small_corpus, tmp_path / "index")
+
+    reasons = {(s.path, s.line): s.reason for s in report.skipped}
+    assert any(path == "scan.pdf" for path, _ in reasons)
+    assert any(path == "garbage.txt" for path, _ in reasons)
+    assert ("feed.jsonl", 2) in reasons
+    assert report.added == 3 + 1
+
+
+def test_opening_a_missing_index_says_how_to_build_one(tmp_path: Path):
+    with pytest.raises(qa.IndexNotFoundError, match="qa index"):
+        qa.open_index(tmp_path / "nothing")
+
+
+def test_a_truncated_index_file_is_reported(default_index: Path, tmp_path: Path):
+    broken = tmp_path / "broken"
+    shutil.copytree(default_index, broken)
+    manifest = store.read_manifest(broken)
+    faiss_file = broken / manifest.generation / store.DENSE
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+
+    with pytest.raises(qa.CorruptIndexError, match="sentences.faiss"):
+        qa.open_index(broken)
+
+
+def test_an_index_of_another_schema_version_is_refused(default_index: Path, tmp_path: Path):
+    old = tmp_path / "old"
+    shutil.copytree(default_index, old)
+    raw = json.loads((old / store.MANIFEST).read_text())
+    raw["schema_version"] = 0
+    (old / store.MANIFEST).write_text(json.dumps(raw))
+
+    with pytest.raises(qa.IndexVersionError, match="--rebuild"):
+        qa.open_index(old)
+
+
+def test_a_schema_change_forces_a_full_rebuild(default_index: Path, corpus_dir: Path, tmp_path: Path):
+    old = tmp_path / "old"
+    shutil.copytree(default_index, old)
+    raw = json.loads((old / store.MANIFEST).read_text())
+    raw["schema_version"] = 0
+    (old / store.MANIFEST).write_text(json.dumps(raw))
+
+    report = qa.build_index(corpus_dir, old)
+
+    assert report.full_rebuild and "format" in (report.reason or "")
+    assert report.embedded == report.sentences
+
+
+def _sentences_of(bot: qa.QA, doc_id: str) -> list[str]:
+    from qa.sentences import split_sentences
+
+    text = bot.article(doc_id).text
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+def _write_many_articles(path: Path, corpus_dir: Path, n: int) -> None:
+    """n distinct articles made by rotating the default corpus's sentences: enough work to kill midway."""
+    from qa.documents import parse_article, scan_corpus
+    from qa.sentences import split_sentences
+
+    sentences = []
+    for raw in scan_corpus(corpus_dir).articles:
+        text = parse_article(raw).text
+        sentences += [text[s:e] for s, e in split_sentences(text)]
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            body = " ".join(sentences[(i + j) % len(sentences)] for j in range(12)) + f" Item {i}."
+            f.write(json.dumps({"id": f"gen-{i}", "title": f"Generated {i}", "text": body}) + "\n")
