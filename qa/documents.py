@@ -49,7 +49,7 @@ FURNITURE_PHRASES = [
     "required fields are marked", "email address will not be published", "successfully subscribed",
     "you have been successfully", "all rights reserved", "©", "may not be (?:published|reproduced|redistributed)",
     rf"follow (?:us|him|her|them|@\w+) on {_SOCIAL}", "you can follow us", "subscribe now", "subscribe for more",
-    r"(?:sign up|subscribe|register)\b.{0,60}\b(?:newsletter|inbox|e-?mail alerts)", "subscribe to our",
+    r"(?:sign up|subscribe|register)\b.{0,60}\b(?:newsletter|inbox|alerts)", "subscribe to our",
     rf"join (?:us|our \w+) on {_SOCIAL}", "join our .{0,30}(?:channel|community)", "accept (?:all )?cookies",
     "we use cookies", "(?:this|our) (?:site|website) uses cookies", "(?:cookie settings|manage cookies)",
     "back to top", "skip to (?:main )?content", "edit template", "share this (?:article|story|post|page)",
@@ -58,7 +58,8 @@ FURNITURE_PHRASES = [
     "listen to this article", r"\d+ min(?:ute)?s? read", "download (?:our|the) app", "(?:log|sign) in to comment",
     "contact us:", "report an error", "print this article", "toggle navigation", "scroll to continue",
     "(?:story|article) continues below", "this article is more than", "image (?:caption|source|copyright)",
-    r"^(?:read more|read also|also read|see also|related|recommended|more|trending|tags|topics|categories)\s*[:|]",
+    r"^(?:read more|read also|also read|see also|related|recommended|more|trending|tags|topics|categories|watch)\s*[:|]",
+    "getty images", "shutterstock", r"(?:ap|afp|reuters|epa) photo",
     r"^(?:photo|picture|image|video|credit)s?\s*:", r"^\(?(?:additional )?(?:reporting|writing|editing) by\b",
     r"^\d[\d.,]*[km]?\s+(?:shares?|comments?|views?|likes?)$",
 ]
@@ -93,6 +94,7 @@ _TRAILING_STAMP = re.compile(
     rf"(?:(?:{_MONTHS})\.?\s+\d{{1,2}},?|\d{{1,2}}\s+(?:{_MONTHS}),?)"
     r"\s+\d{4}(?:,?\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?)?\s*$"
 )
+_LOWER_OR_DIGIT = re.compile(r"[a-z0-9(]")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 _HIGH_BYTES = bytes(range(128, 256))
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -113,6 +115,9 @@ _AGO = re.compile(r"(?:published|updated|posted)?\s*\d+\s+(?:seconds?|minutes?|m
                   re.IGNORECASE)
 _NAME = r"[A-Z][^\s,]*(?:\s+[A-Z][^\s,]*){0,3}"
 _BYLINE = re.compile(rf"By\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*")
+_BREADCRUMB = re.compile(r"[\w .'&-]{1,30}(?:\s+[»›>|]\s+[\w .'&-]{1,30}){1,6}")
+_SHARE_WORDS = {"share", "tweet", "facebook", "twitter", "x", "whatsapp", "email", "e-mail", "linkedin", "pinterest",
+                "reddit", "telegram", "messenger", "print", "copy", "link", "|", "·", "•"}
 _MD_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)")
 _MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _TITLE_MAX_WORDS = 30
@@ -346,30 +351,51 @@ def _lines(text: str) -> list[str]:
 def _unwrap(lines: list[str], titled: bool) -> list[str]:
     """Join lines of a hard-wrapped text (Reuters wraps at ~70 columns) back into paragraphs.
 
-    Only when every line is short and several are near the wrap width. A line break is kept before a blank,
-    indented, bulleted or timestamped line; after a short line that ends a sentence, or after the first line
-    when it may be the headline (`titled`); and between a sentence ending at the line end and a capitalised
-    line (which may be a "You may also like").
+    Only when every line is short and some sentence runs on to a lowercase word or a number on the next
+    line: scraped pages have short lines too, but each is a whole paragraph, headline or link.
     """
     lengths = [len(line) for line in lines if line.strip()]
-    if not lengths or max(lengths) > 100 or sum(n >= 50 for n in lengths) < 2:
+    if not lengths or max(lengths) > 100:
+        return lines
+    if not any(_runs_on(line, following) for line, following in zip(lines, lines[1:])):
         return lines
     width = max(lengths)
     out: list[str] = []
-    joinable = False
+    first_line = None
     for line in lines:
-        starts_paragraph = not line.strip() or line[:1].isspace() or _BULLET.match(line) or _TIMESTAMPED.match(line)
-        if joinable and not starts_paragraph and line[:1].isupper() and _TERMINAL.search(out[-1]):
-            joinable = bool(_ABBREVIATION_END.search(out[-1]))
-        if joinable and not starts_paragraph:
-            out[-1] = out[-1] + line if out[-1].endswith("-") else f"{out[-1]} {line}"
+        previous = out[-1] if out else ""
+        if _continues(previous, line, width, len(out) - 1 == first_line and not titled):
+            out[-1] = previous + line if previous.endswith("-") else f"{previous} {line}"
         else:
             out.append(line)
-        first = titled and not any(previous.strip() for previous in out[:-1])
-        joinable = bool(line.strip()) and (
-            len(line) >= 0.6 * width or not (first or _TERMINAL.search(line) or line.endswith(":"))
-        )
+            if first_line is None and line.strip():
+                first_line = len(out) - 1
     return out
+
+
+def _runs_on(line: str, following: str) -> bool:
+    return (
+        bool(line.strip()) and not _TERMINAL.search(line) and bool(_LOWER_OR_DIGIT.match(following))
+        and not _META_LINE.match(following)
+    )
+
+
+def _continues(previous: str, line: str, width: int, first: bool) -> bool:
+    """Whether `line` carries on the paragraph of `previous` in a hard-wrapped text.
+
+    Not before a blank, indented, bulleted, timestamped or "key: value" line; not from a sentence end to a capital unless
+    the end is an abbreviation ("U.S."); across a short line only mid-sentence, or after a dateline cut
+    the first line of a wire story short.
+    """
+    if not previous.strip() or not line.strip() or line[:1].isspace():
+        return False
+    if _BULLET.match(line) or _TIMESTAMPED.match(line) or _META_LINE.match(line):
+        return False
+    if _TERMINAL.search(previous) and line[:1].isupper():
+        return bool(_ABBREVIATION_END.search(previous))
+    if len(previous) >= 0.6 * width:
+        return True
+    return not _TERMINAL.search(previous) and not previous.endswith(":") and (_runs_on(previous, line) or first)
 
 
 def _parse_plain(text: str, markdown: bool) -> dict[str, Any]:
@@ -541,6 +567,8 @@ def _drop_furniture(lines: list[str]) -> list[str]:
         if words and words <= FURNITURE_MAX_WORDS and _FURNITURE.search(bare):
             continue
         if _BULLET.match(line) and _is_menu_item(bare):
+            continue
+        if _BREADCRUMB.fullmatch(bare) or (words >= 2 and all(w in _SHARE_WORDS for w in bare.lower().split())):
             continue
         if _TIMESTAMPED.match(line) and any(
             0 <= j < len(lines) and _TIMESTAMPED.match(lines[j]) for j in (i - 1, i + 1)

@@ -310,3 +310,21 @@ def test_jsonl_text_gets_the_same_boilerplate_filter(tmp_path: Path) -> None:
         "The bridge will close for repairs from 1 May, the council said on Friday, after inspectors found cracks "
         "in two of its supports.\nDrivers face a 12-mile detour."
     )
+
+
+def test_breadcrumbs_share_rows_and_photo_credits_go(tmp_path: Path) -> None:
+    (tmp_path / "storm.txt").write_text(
+        "Home » News » Weather\nStorm closes coastal road\nFacebook Twitter WhatsApp Email\n"
+        "The coastal road between Alnmouth and Amble was closed on Sunday after waves threw rocks onto it.\n"
+        "Waves break over the sea wall at Alnmouth. AFP via Getty Images\n"
+        "Watch: Drone footage of the damage\n"
+        "Highways officers said it would reopen once the debris had been cleared, probably by Tuesday.\n"
+        "Sign up for breaking news alerts\n",
+        encoding="utf-8",
+    )
+    article = load_article(tmp_path / "storm.txt", tmp_path)
+    assert article.title == "Storm closes coastal road"
+    assert article.text.splitlines() == [
+        "The coastal road between Alnmouth and Amble was closed on Sunday after waves threw rocks onto it.",
+        "Highways officers said it would reopen once the debris had been cleared, probably by Tuesday.",
+    ]
