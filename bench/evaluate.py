@@ -347,11 +347,17 @@ def _command(args: argparse.Namespace) -> str:
 
 
 def _git_head() -> str:
+    """The commit qa runs at, marked when qa/ has changes not yet committed (the figures then are not
+    reproducible from the commit alone)."""
+    repo = Path(__file__).resolve().parent.parent
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=repo, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "qa"], capture_output=True, text=True,
+                               cwd=repo, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return head + (" + uncommitted changes in qa/" if dirty else "")
 
 
 def main(argv: list[str] | None = None) -> int:
