@@ -35,7 +35,8 @@ STAGES = {"load": "Reading articles", "embed": "Embedding sentences", "write": "
 KEYS = [
     ("enter", "ask the question typed in the box"),
     ("up / down", "recall earlier questions (in the box); move between sources (elsewhere)"),
-    ("tab / shift+tab", "move between the box, answers and their sources"),
+    ("tab / shift+tab", "move between the box, answers and their sources (shift+tab: latest first)"),
+    ("page up / down", "scroll the conversation, or the reader when it has the focus"),
     ("enter / o", "open the focused answer or source in the reader"),
     ("ctrl+o", "open the source of the latest answer"),
     ("escape", "close the reader, back to the question box"),
@@ -283,6 +284,8 @@ class QAApp(App[int]):
         Binding("ctrl+r", "rebuild", "Rebuild index"),
         Binding("escape", "close_reader", "Close reader"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("pageup", "page_chat(-1)", "Scroll up", show=False),
+        Binding("pagedown", "page_chat(1)", "Scroll down", show=False),
     ]
 
     def __init__(self, corpus_dir: str | Path, index_dir: str | Path) -> None:
@@ -307,6 +310,8 @@ class QAApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Tab then goes straight from the box to the answers, not via the scrolling pane around them.
+        self.query_one("#chat").can_focus = False
         self.query_one(QuestionInput).focus()
         self._building = True
         self._index_worker(build=False)
@@ -398,6 +403,13 @@ class QAApp(App[int]):
             return
         latest.focus()
         latest.action_open()
+
+    def action_page_chat(self, direction: int) -> None:
+        chat = self.query_one("#chat", VerticalScroll)
+        if direction > 0:
+            chat.scroll_page_down()
+        else:
+            chat.scroll_page_up()
 
     def action_close_reader(self) -> None:
         self.query_one(Reader).display = False
