@@ -50,7 +50,7 @@ def collect(set_name: str, data: Path, squad_n: int) -> list[dict]:
             float(q.answerable and contains_answer(s.sentence.text, q.answers) and _gold(evalset, q, s.sentence.doc_id))
             for s in scored
         ])
-        rows.append({"set": set_name, "qid": q.qid, "answerable": q.answerable, "x": x, "y": y})
+        rows.append({"set": set_name, "qid": q.qid, "answerable": q.answerable, "x": x, "y": y, "weight": 1.0})
     bot.close()
     return rows
 
@@ -80,11 +80,11 @@ def fit(rows: list[dict], l2: float) -> tuple[np.ndarray, np.ndarray]:
     x = np.vstack([r["x"] for r in rows])
     y = np.concatenate([r["y"] for r in rows])
     # each question weighs the same, however many candidates it has
-    w_row = np.concatenate([np.full(len(r["y"]), 1.0 / len(r["y"])) for r in rows])
+    w_row = np.concatenate([np.full(len(r["y"]), r["weight"] / len(r["y"])) for r in rows])
     rank = _logistic(x, y, w_row, l2)
     top = np.array([_calibration_features(r, rank) for r in rows])
     right = np.array([float(_top(r, rank)[0]) for r in rows])
-    calibration = _logistic(top, right, np.ones(len(rows)), l2)
+    calibration = _logistic(top, right, np.array([r["weight"] for r in rows]), l2)
     return rank, calibration
 
 
@@ -147,11 +147,16 @@ def main() -> None:
     parser.add_argument("--squad-n", type=int, default=300)
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--l2", type=float, default=0.1)
+    parser.add_argument("--seed-weight", type=float, default=1.0,
+                        help="weight of a seed question against one of the other sets (the seed is the product's own corpus)")
     args = parser.parse_args()
 
     rows = []
     for name in args.sets.split(","):
         rows += collect(name, args.data, args.squad_n)
+    for r in rows:
+        if r["set"] == "seed":
+            r["weight"] = args.seed_weight
     halves = [[r for r in rows if zlib.crc32(f"{r['set']}{r['qid']}".encode()) % 2 == h] for h in (0, 1)]
     combined: dict[str, dict] = {}
     for h in (0, 1):

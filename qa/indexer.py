@@ -137,6 +137,7 @@ def build_index(
         catalog.close()
         manifest = store.Manifest(
             schema_version=store.SCHEMA_VERSION, model_name=MODEL_NAME, model_fingerprint=fingerprint,
+            pipeline_version=store.PIPELINE_VERSION,
             generation=store.next_generation_name(index_dir), built_at=time.time(),
             articles=articles, passages=passages, sentences=sentences,
         )
@@ -196,6 +197,8 @@ def _open_previous(index_dir: Path, fingerprint: str) -> tuple[tuple[Catalog, Pa
         return None, None
     if manifest.model_fingerprint != fingerprint:
         return None, "the embedding model changed since the last build; re-embedding every article"
+    if manifest.pipeline_version != store.PIPELINE_VERSION:
+        return None, "this qa reads and splits articles differently from the one that built the index; re-indexing every article"
     try:
         gen = store.generation_dir(index_dir, manifest)
         return (Catalog(gen / store.CATALOG, readonly=True), gen), None

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -46,6 +47,12 @@ _DURATION_RE = re.compile(
     re.IGNORECASE,
 )
 _QUOTE_RE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
+# reported speech: what follows "admitting", "said that", "described it as" up to the end of the clause
+_SPEECH_RE = re.compile(
+    r"\b(?:said|says|told \w+|added|admitted|admitting|described \w+ as|describing \w+ as|called \w+|calling \w+|"
+    r"termed \w+|stated|stating|claimed|claiming|warned|noted|argued|insisted)\b(?:\s+(?:that|as))?\s+"
+    r"([^,;:.!?“”\"]{3,160})"
+)
 _NAME_WORD = r"(?:[A-Z][\w'’.-]*[\w]|[A-Z]\.?)"
 _NAME_RE = re.compile(rf"{_NAME_WORD}(?:\s+(?:(?:of|de|da|del|van|von|bin|al|the|and)\s+)?{_NAME_WORD})*")
 _NOT_NAMES = set(
@@ -95,6 +102,18 @@ def without_wh_phrase(question: str) -> str:
     return _WH_MODIFIER.sub(" ", question)
 
 
+_SPECULATIVE = re.compile(
+    r"\b(probably|likely|might|would|could|feel|feels|felt|think|thinks|thought|believe|believes|opinion|"
+    r"prefer|prefers|want|wants|wish|hope|hopes|expect|predict)\b", re.IGNORECASE
+)
+
+
+def is_speculative(question: str) -> bool:
+    """Does the question ask for a guess or a state of mind ("what did X probably feel")? News text rarely
+    states those in a sentence that could be quoted."""
+    return bool(_SPECULATIVE.search(question))
+
+
 def expected_type(question: str) -> str:
     """The type of answer a question asks for: count, duration, date, place, name, quote or other."""
     for pattern, kind in _TYPE_RULES:
@@ -126,7 +145,18 @@ def best_span(sentence: str, question: str, kind: str | None = None) -> Span | N
     Among the typed spans, the one nearest to the question's words wins: news sentences put the count
     next to what is counted ("at least 155 Chinese nationals") and the name next to its role.
     """
-    kind = kind or expected_type(question)
+    found = _ranked_span(sentence, question, kind or expected_type(question))
+    return found[0] if found else None
+
+
+def span_fit(sentence: str, question: str, kind: str | None = None) -> float:
+    """How well the sentence's best typed span fits, in [0, 1]: 1 for a span of the wanted type right next
+    to the question's words, falling off with distance; 0 when there is none."""
+    found = _ranked_span(sentence, question, kind or expected_type(question))
+    return 0.0 if found is None else 1.0 / (1.0 + math.exp(-found[1]))
+
+
+def _ranked_span(sentence: str, question: str, kind: str) -> tuple[Span, float] | None:
     if kind == OTHER:
         return None
     spans = find_spans(sentence, kind, question)
@@ -146,7 +176,8 @@ def best_span(sentence: str, question: str, kind: str | None = None) -> Span | N
             value += 2.0
         return value
 
-    return max(spans, key=score)
+    best = max(spans, key=score)
+    return best, score(best)
 
 
 def _raw_spans(sentence: str, kind: str) -> list[tuple[tuple[int, int], str]]:
@@ -157,7 +188,8 @@ def _raw_spans(sentence: str, kind: str) -> list[tuple[tuple[int, int], str]]:
     if kind == DATE:
         return [(m.span(), DATE) for m in _DATE_RE.finditer(sentence)]
     if kind == QUOTE:
-        return [(m.span(1), QUOTE) for m in _QUOTE_RE.finditer(sentence)]
+        quoted = [(m.span(1), QUOTE) for m in _QUOTE_RE.finditer(sentence)]
+        return quoted or [(m.span(1), QUOTE) for m in _SPEECH_RE.finditer(sentence)]
     if kind in (NAME, PLACE):
         out = []
         for m in _NAME_RE.finditer(sentence):

@@ -27,6 +27,9 @@ from pydantic import BaseModel, ValidationError
 from qa.errors import CorruptIndexError, IndexLockedError, IndexNotFoundError, IndexVersionError
 
 SCHEMA_VERSION = 1
+# Bump when reading, cleaning, splitting or tokenizing articles changes what it produces: an index built
+# the old way is then rebuilt from scratch, since unchanged files would otherwise keep their old sentences.
+PIPELINE_VERSION = "1"
 MANIFEST = "manifest.json"
 MODEL_DIR = "model"
 CATALOG = "catalog.sqlite"
@@ -41,6 +44,7 @@ class Manifest(BaseModel):
     schema_version: int
     model_name: str
     model_fingerprint: str
+    pipeline_version: str = "0"
     generation: str
     built_at: float
     articles: int

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,6 @@ import pytest
 import qa
 
 REPO = Path(__file__).resolve().parents[1]
-EVALDEV = REPO.parent / "shared" / "evaldev"
 
 
 @pytest.fixture(scope="session")
@@ -42,15 +40,6 @@ def bot(default_index: Path) -> Iterator[qa.QA]:
     """The default index, open."""
     with qa.open_index(default_index) as opened:
         yield opened
-
-
-@pytest.fixture(scope="session")
-def seed_questions() -> list[dict]:
-    """The development seed questions (read from ../shared/evaldev, never copied into the repo)."""
-    path = EVALDEV / "seed" / "seed_questions.jsonl"
-    if not path.is_file():
-        pytest.skip(f"{path} is not here: the dev seed questions live beside the repository in shared/")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="session")
