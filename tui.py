@@ -449,7 +449,7 @@ class QAApp(App[int]):
         except qa.QAError as exc:
             # An index that exists but cannot be opened is not worth updating: the next ctrl+r starts afresh.
             self._unreadable = isinstance(exc, qa.IndexStoreError) and not isinstance(exc, qa.IndexLockedError)
-            hint = " Press ctrl+r to rebuild the index." if self._unreadable else ""
+            hint = "\nPress ctrl+r to rebuild the index." if self._unreadable else ""
             self._ui(self._say, f"⚠ {exc}{hint}", "error")
             self.notify(f"{exc}{hint}", title="Index", severity="error", markup=False)
         finally:
