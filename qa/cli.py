@@ -24,6 +24,9 @@ does not say, qa says so.
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 a qa error, 2 bad usage)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["tui"]:
+        return _tui(argv[1:])  # the chat parses its own options (--corpus, --index, --help)
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -85,12 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the passages as JSON")
     p.set_defaults(run=_search)
 
-    p = sub.add_parser(
-        "tui", help="chat with the archive in the terminal", add_help=False,
-        description="Open the chat UI (same as `python tui.py`); `qa tui --help` lists its options.",
-    )
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(run=_tui)
+    sub.add_parser("tui", help="chat with the archive in the terminal (qa tui --help lists its options)")
     return parser
 
 
@@ -158,14 +156,14 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tui(args: argparse.Namespace) -> int:
+def _tui(argv: list[str]) -> int:
     try:
         import tui
     except ImportError:
         print("qa: error: the chat UI (tui.py) is not installed beside qa; run `python tui.py` from the repository",
               file=sys.stderr)
         return 1
-    return tui.main(args.rest)
+    return tui.main(argv)
 
 
 def _quoted(sentence: str, short: object, out: TextIO) -> str:
