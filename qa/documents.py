@@ -5,8 +5,8 @@ content hashes first; `parse_article` does the decoding, HTML extraction and boi
 articles that are new or changed.
 
 Boilerplate (share bars, "Leave a Reply", newsletter boxes, "You may also like" lists) must never be quoted
-as an answer. The phrase lists below say what counts as page furniture; extend them when a new site's
-furniture slips through, and add the page to the tests.
+as an answer: each format's lines go through `qa.boilerplate`, whose phrase lists say what counts as page
+furniture. This module finds the title, date, source and authors, and leaves the rest of the text to it.
 """
 
 from __future__ import annotations
@@ -19,66 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from qa.boilerplate import BULLET, HEADING, TERMINAL, TIMESTAMPED, clean_body, is_label, strip_boilerplate
 from qa.errors import CorpusError, EmptyDocumentError, EncodingError, MalformedRecordError, UnsupportedFormatError
 from qa.models import Article, SkippedFile
 from qa.sentences import split_sentences
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
 
-END_MARKERS = [
-    "leave a (?:reply|comment)", "post a comment", "add a comment", "comments", r"comments \(\d+\)", r"\d+ comments?",
-    "join the (?:conversation|discussion)", "you (?:may|might) also like", "we also recommend", "more from .{1,40}",
-    "discover more from .{1,40}", "about the author", "tags", "filed under",
-]
-"""Whole lines (case-insensitive regexes) after which nothing belongs to the article any more."""
-
-BOX_MARKERS = [
-    "related", "related (?:articles|posts|stories|news|content|topics|coverage|links)", "read more", "read next",
-    "read also", "also read", "see also", "more stories", "more on this story", "recommended(?: for you| stories)?",
-    "top stories", "latest(?: news| posts| stories)?", "don'?t miss", "must read", "trending(?: posts| now| stories)?",
-    "popular(?: articles| posts)?", "most (?:popular|read|viewed|shared)", "editor'?s picks", "newsletter",
-]
-"""Whole lines that open a box of links: the end of the article, unless prose follows the links (then only
-the box goes: "Read more" lists and "Most read" sidebars sit in the middle of many scraped articles)."""
-
-_SOCIAL = (
-    r"(?:facebook|twitter|x|instagram|linkedin|youtube|telegram|tiktok|whatsapp|reddit|pinterest|email|google news)"
-)
-FURNITURE_PHRASES = [
-    "enable javascript", "javascript is disabled", "your browser does not support", "powered by disqus",
-    "required fields are marked", "email address will not be published", "successfully subscribed",
-    "you have been successfully", "all rights reserved", "©", "may not be (?:published|reproduced|redistributed)",
-    rf"follow (?:us|him|her|them|@\w+) on {_SOCIAL}", "you can follow us", "subscribe now", "subscribe for more",
-    r"(?:sign up|subscribe|register)\b.{0,60}\b(?:newsletter|inbox|alerts)", "subscribe to our",
-    rf"join (?:us|our \w+) on {_SOCIAL}", "join our .{0,30}(?:channel|community)", "accept (?:all )?cookies",
-    "we use cookies", "(?:this|our) (?:site|website) uses cookies", "(?:cookie settings|manage cookies)",
-    "back to top", "skip to (?:main )?content", "edit template", "share this (?:article|story|post|page)",
-    rf"(?:click to )?share (?:on|via) {_SOCIAL}", "opens in (?:a )?new (?:window|tab)", "click here", "tap here",
-    "for social networking", "source of information and images", "get access to the full archive",
-    "listen to this article", r"\d+ min(?:ute)?s? read", "download (?:our|the) app", "(?:log|sign) in to comment",
-    "contact us:", "report an error", "print this article", "toggle navigation", "scroll to continue",
-    "(?:story|article) continues below", "this article is more than", "image (?:caption|source|copyright)",
-    r"^(?:read more|read also|also read|see also|related|recommended|more|trending|tags|topics|categories|watch)\s*[:|]",
-    "getty images", "shutterstock", r"(?:ap|afp|reuters|epa) photo",
-    r"^(?:photo|picture|image|video|credit)s?\s*:", r"^\(?(?:additional )?(?:reporting|writing|editing) by\b",
-    r"^\d[\d.,]*[km]?\s+(?:shares?|comments?|views?|likes?)$",
-]
-"""Regexes (case-insensitive, between word boundaries) that mark a line of at most FURNITURE_MAX_WORDS words
-as page furniture, wherever it is. Keep them specific: "advertisement" alone would also drop the sentence
-"Gibson will not be using paid advertisements"; one- and two-word lines are dropped as labels anyway."""
-
-FURNITURE_MAX_WORDS = 30
-# A capitalised line this short, without a digit or final punctuation, is a label ("World", "Share").
-_LABEL_MAX_WORDS = 2
-
-_END_LINE = re.compile(r"(?:" + "|".join(END_MARKERS) + r")\s*[:.!]?", re.IGNORECASE)
-_BOX_LINE = re.compile(r"(?:" + "|".join(BOX_MARKERS) + r")\s*[:.!]?", re.IGNORECASE)
-_FURNITURE = re.compile(r"(?<!\w)(?:" + "|".join(FURNITURE_PHRASES) + r")(?!\w)", re.IGNORECASE)
-_BULLET = re.compile(r"^\s*(?:[-*+•·▪►●◦‣–]|\d{1,2}[.)])\s+")
-_QUOTE_MARKER = re.compile(r"^\s*>\s?")
-_HEADING = re.compile(r"^\s*#{1,6}\s+")
-_TIMESTAMPED = re.compile(r"^\s*(?:[-*•·–]\s*)?\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?\s*\S")
-_TERMINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
 _PROSE_END = re.compile(r"[.…][\"'”’)\]]*$")
 _META_LINE = re.compile(
     r"^\s*(title|headline|date|published|published on|updated|source|url|link|author|authors|by)\s*[:=]\s*(\S.*)$",
@@ -115,9 +62,6 @@ _AGO = re.compile(r"(?:published|updated|posted)?\s*\d+\s+(?:seconds?|minutes?|m
                   re.IGNORECASE)
 _NAME = r"[A-Z][^\s,]*(?:\s+[A-Z][^\s,]*){0,3}"
 _BYLINE = re.compile(rf"By\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*")
-_BREADCRUMB = re.compile(r"[\w .'&-]{1,30}(?:\s+[»›>|]\s+[\w .'&-]{1,30}){1,6}")
-_SHARE_WORDS = {"share", "tweet", "facebook", "twitter", "x", "whatsapp", "email", "e-mail", "linkedin", "pinterest",
-                "reddit", "telegram", "messenger", "print", "copy", "link", "|", "·", "•"}
 _MD_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)")
 _MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _TITLE_MAX_WORDS = 30
@@ -305,7 +249,7 @@ def _parse_record(data: bytes, where: str) -> dict[str, Any]:
         authors = _split_authors(authors)
     return {
         "title": _clean_title(_text_field(record, "title") or ""),
-        "text": _clean_body(_truncate_at_end_marker(_drop_furniture(_unwrap(_lines(record["text"]), titled=False)))),
+        "text": clean_body(strip_boilerplate(_unwrap(_lines(record["text"]), titled=False))),
         "source": _text_field(record, "source"),
         "date": _text_field(record, "date"),
         "url": _text_field(record, "url"),
@@ -375,7 +319,7 @@ def _unwrap(lines: list[str], titled: bool) -> list[str]:
 
 def _runs_on(line: str, following: str) -> bool:
     return (
-        bool(line.strip()) and not _TERMINAL.search(line) and bool(_LOWER_OR_DIGIT.match(following))
+        bool(line.strip()) and not TERMINAL.search(line) and bool(_LOWER_OR_DIGIT.match(following))
         and not _META_LINE.match(following)
     )
 
@@ -389,13 +333,13 @@ def _continues(previous: str, line: str, width: int, first: bool) -> bool:
     """
     if not previous.strip() or not line.strip() or line[:1].isspace():
         return False
-    if _BULLET.match(line) or _TIMESTAMPED.match(line) or _META_LINE.match(line):
+    if BULLET.match(line) or TIMESTAMPED.match(line) or _META_LINE.match(line):
         return False
-    if _TERMINAL.search(previous) and line[:1].isupper():
+    if TERMINAL.search(previous) and line[:1].isupper():
         return bool(_ABBREVIATION_END.search(previous))
     if len(previous) >= 0.6 * width:
         return True
-    return not _TERMINAL.search(previous) and not previous.endswith(":") and (_runs_on(previous, line) or first)
+    return not TERMINAL.search(previous) and not previous.endswith(":") and (_runs_on(previous, line) or first)
 
 
 def _parse_plain(text: str, markdown: bool) -> dict[str, Any]:
@@ -405,15 +349,15 @@ def _parse_plain(text: str, markdown: bool) -> dict[str, Any]:
         lines = _front_matter(lines, meta)
         lines = [_MD_LINK.sub(lambda m: m.group(1) or "", line) for line in lines]
         for i, line in enumerate(lines):
-            if meta["title"] is None and _HEADING.match(line):
-                meta["title"] = _clean_title(_HEADING.sub("", line))
+            if meta["title"] is None and HEADING.match(line):
+                meta["title"] = _clean_title(HEADING.sub("", line))
                 lines[i] = ""
                 break
     lines = _metadata_lines(lines, meta)
-    lines = _truncate_at_end_marker(_drop_furniture(lines))
+    lines = strip_boilerplate(lines)
     if meta["title"] is None:
         meta["title"] = _title_line(lines)
-    meta["text"] = _clean_body(lines)
+    meta["text"] = clean_body(lines)
     return meta
 
 
@@ -500,14 +444,14 @@ def _parse_html(data: bytes, where: str) -> dict[str, Any]:
         title = re.sub(rf"\s+[|–—:-]\s+{re.escape(source)}$", "", title, flags=re.IGNORECASE)
     lines = _metadata_lines(_lines(document.text), {"title": title, "date": None, "source": None, "url": None,
                                                     "authors": []})
-    lines = _truncate_at_end_marker(_drop_furniture(lines))
+    lines = strip_boilerplate(lines)
     while lines and (not lines[0].strip() or _same_title(lines[0], title)):
         lines.pop(0)
     if not title:
         title = _title_line(lines) or ""
     return {
         "title": title,
-        "text": _clean_body(lines),
+        "text": clean_body(lines),
         "source": source,
         "date": (document.date or "").strip() or None,
         "url": (document.url or "").strip() or None,
@@ -519,84 +463,6 @@ def _same_title(line: str, title: str) -> bool:
     return bool(title) and _clean_title(line).casefold() == title.casefold()
 
 
-def _truncate_at_end_marker(lines: list[str]) -> list[str]:
-    """Cut the text at the first end-of-article marker ("Leave a Reply") that follows a line of prose.
-
-    The same words above the story (a menu above the headline) only drop their own line; a box of links
-    ("Read more") followed by more prose drops only the box.
-    """
-    prose = 0
-    kept: list[str] = []
-    i = 0
-    while i < len(lines):
-        bare = _BULLET.sub("", lines[i]).strip()
-        is_end, is_box = bool(_END_LINE.fullmatch(bare)), bool(_BOX_LINE.fullmatch(bare))
-        if (is_end or is_box) and not prose:
-            i += 1
-            continue
-        if is_end:
-            break
-        if is_box:
-            resume = next((j for j in range(i + 1, len(lines)) if _is_prose(lines[j]) or _is_marker(lines[j])), None)
-            if resume is None or _is_marker(lines[resume]):
-                break
-            i = resume
-            continue
-        if _is_prose(bare):
-            prose += 1
-        kept.append(lines[i])
-        i += 1
-    return kept
-
-
-def _is_prose(line: str) -> bool:
-    return bool(_TERMINAL.search(line.strip())) and len(line.split()) > 5
-
-
-def _is_marker(line: str) -> bool:
-    bare = _BULLET.sub("", line).strip()
-    return bool(_END_LINE.fullmatch(bare) or _BOX_LINE.fullmatch(bare))
-
-
-def _drop_furniture(lines: list[str]) -> list[str]:
-    """Drop share/subscribe/cookie lines, menus of bullet links and runs of timestamped headlines."""
-    kept: list[str] = []
-    for i, line in enumerate(lines):
-        bare = _BULLET.sub("", _QUOTE_MARKER.sub("", line)).strip()
-        words = len(bare.split())
-        if words and words <= FURNITURE_MAX_WORDS and _FURNITURE.search(bare):
-            continue
-        if _BULLET.match(line) and _is_menu_item(bare):
-            continue
-        if _BREADCRUMB.fullmatch(bare) or (words >= 2 and all(w in _SHARE_WORDS for w in bare.lower().split())):
-            continue
-        if _TIMESTAMPED.match(line) and any(
-            0 <= j < len(lines) and _TIMESTAMPED.match(lines[j]) for j in (i - 1, i + 1)
-        ):
-            continue
-        kept.append(line)
-    return kept
-
-
-def _is_menu_item(item: str) -> bool:
-    """A bulleted link of a menu ("All Post", "Fascinating Facts"), unlike "- A freeze on petrol duty"."""
-    words = item.split()
-    if _TERMINAL.search(item) or any(c.isdigit() for c in item) or len(words) > 6:
-        return False
-    return len(words) <= 3 or all(word[:1].isupper() for word in words if len(word) > 3)
-
-
-def _is_label(line: str) -> bool:
-    words = line.split()
-    return (
-        len(words) <= _LABEL_MAX_WORDS
-        and line[:1].isupper()
-        and not _TERMINAL.search(line)
-        and not line.endswith((",", ":", ";"))
-        and not any(c.isdigit() for c in line)
-    )
-
-
 def _title_line(lines: list[str]) -> str | None:
     """Take the headline from the top of the text, and blank it out: the first line that is not a label.
 
@@ -605,32 +471,20 @@ def _title_line(lines: list[str]) -> str | None:
     """
     for i, line in enumerate(lines):
         bare = line.strip()
-        if not bare or _is_label(bare):
+        if not bare or is_label(bare):
             continue
         if _PROSE_END.search(bare) or len(bare.split()) > _TITLE_MAX_WORDS:
             return None
         if not any(other.strip() for other in lines[i + 1 :]):
             return None
         lines[i] = ""
-        return _clean_title(_HEADING.sub("", bare))
+        return _clean_title(HEADING.sub("", bare))
     return None
 
 
 def _clean_title(title: str) -> str:
     title = " ".join(title.split())
     return _TRAILING_STAMP.sub("", title).strip()
-
-
-def _clean_body(lines: list[str]) -> str:
-    """Strip line markers and labels, collapse blank runs: the text that sentences are quoted from."""
-    out: list[str] = []
-    for line in lines:
-        line = _HEADING.sub("", _BULLET.sub("", _QUOTE_MARKER.sub("", line))).strip()
-        if line and _is_label(line):
-            continue
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
 
 
 def _title_from_body(text: str) -> str:
