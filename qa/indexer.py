@@ -79,7 +79,7 @@ def build_index(
         unchanged = len(current) - len(added) - len(updated)
 
         if previous and not added and not updated and not removed:
-            catalog, _gen = previous
+            catalog, _dense = previous
             articles, passages, sentences = catalog.counts()
             catalog.close()
             return IndexReport(
@@ -91,7 +91,10 @@ def build_index(
         tick = time.perf_counter()
         skipped = list(scan.skipped)
         items = _prepare(added + updated, skipped, progress)
-        failed = {s.path for s in skipped} - {s.path for s in scan.skipped}
+        failed = {raw.doc_id for raw in added + updated} - {item.article.doc_id for item in items}
+        if len(failed) == len(current):
+            first = skipped[len(scan.skipped)]
+            raise CorpusError(f"{corpus_dir} holds no article qa can read ({len(failed)} skipped: {first.reason})")
         stages["parse_split"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
@@ -105,10 +108,9 @@ def build_index(
             progress("write", 0, 3)
         staging = store.staging_dir(index_dir)
         if previous:
-            old_catalog, old_gen = previous
+            old_catalog, dense = previous
             catalog = old_catalog.copy_to(staging / store.CATALOG)
             old_catalog.close()
-            dense = DenseIndex.load(old_gen / store.DENSE)
         else:
             catalog = Catalog(staging / store.CATALOG)
             dense = DenseIndex.create()
@@ -148,9 +150,10 @@ def build_index(
 
     return IndexReport(
         index_dir=str(index_dir),
-        added=len(added) - len({raw.doc_id for raw in added if raw.path in failed}),
-        updated=len(updated) - len({raw.doc_id for raw in updated if raw.path in failed}),
-        removed=len(removed) + len({raw.doc_id for raw in updated if raw.path in failed}),
+        added=sum(raw.doc_id not in failed for raw in added),
+        updated=sum(raw.doc_id not in failed for raw in updated),
+        # a changed article that can no longer be read leaves the index: it is removed, and listed as skipped
+        removed=len(removed) + sum(raw.doc_id in failed for raw in updated),
         unchanged=unchanged,
         skipped=skipped,
         articles=articles,
@@ -185,8 +188,8 @@ def _prepare(raws: list[RawArticle], skipped: list[SkippedFile], progress: Progr
     return items
 
 
-def _open_previous(index_dir: Path, fingerprint: str) -> tuple[tuple[Catalog, Path] | None, str | None]:
-    """The current generation's catalog to build on, or None and the reason to start from scratch."""
+def _open_previous(index_dir: Path, fingerprint: str) -> tuple[tuple[Catalog, DenseIndex] | None, str | None]:
+    """The current generation's catalog and vectors to build on, or None and the reason to start from scratch."""
     try:
         manifest = store.read_manifest(index_dir)
     except IndexVersionError:
@@ -201,7 +204,7 @@ def _open_previous(index_dir: Path, fingerprint: str) -> tuple[tuple[Catalog, Pa
         return None, "this qa reads and splits articles differently from the one that built the index; re-indexing every article"
     try:
         gen = store.generation_dir(index_dir, manifest)
-        return (Catalog(gen / store.CATALOG, readonly=True), gen), None
+        return (Catalog(gen / store.CATALOG, readonly=True), DenseIndex.load(gen / store.DENSE)), None
     except IndexStoreError as exc:
         return None, f"the previous index could not be read ({exc}); building from scratch"
 

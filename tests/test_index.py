@@ -100,6 +100,7 @@ def test_killed_build_leaves_the_old_index_usable(tmp_path: Path, corpus_dir: Pa
     shutil.copytree(corpus_dir, corpus)
     index = tmp_path / "index"
     qa.build_index(corpus, index)
+    before = store.read_manifest(index).generation
     _write_many_articles(corpus / "more.jsonl", corpus_dir, n=150)
 
     build = subprocess.Popen(
@@ -111,16 +112,18 @@ def test_killed_build_leaves_the_old_index_usable(tmp_path: Path, corpus_dir: Pa
     while "embedding" not in seen and time.monotonic() < deadline and build.poll() is None:
         seen += build.stderr.read(1)
     assert build.poll() is None, f"the build ended before it could be killed: {seen}"
-    time.sleep(1.0)
+    time.sleep(0.5)
     build.send_signal(signal.SIGKILL)
     build.wait()
 
+    assert store.read_manifest(index).generation == before, "the build was killed after it had published"
     with qa.open_index(index) as bot:
         assert bot.counts["articles"] == 5
         answer = bot.ask("how many Chinese nationals did Zelensky claim?")
         assert answer.found and "155" in answer.sentence
     report = qa.build_index(corpus, index)
-    assert report.added == 150 and not list(index.glob(".staging-*"))
+    assert report.added == 150, report.summary()
+    assert not list(index.glob(".staging-*")), "the killed build's staging folder is cleaned up"
 
 
 def test_a_second_build_at_once_fails_clearly(default_index: Path, corpus_dir: Path):
@@ -138,6 +141,14 @@ def test_empty_corpus_is_a_clear_error(tmp_path: Path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(qa.CorpusError, match="no article"):
         qa.build_index(tmp_path / "empty", tmp_path / "index")
+
+
+def test_a_corpus_of_only_unreadable_files_is_a_clear_error(tmp_path: Path):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "garbage.txt").write_bytes(bytes(range(256)) * 8)
+
+    with pytest.raises(qa.CorpusError, match="no article qa can read.*garbage.txt"):
+        qa.build_index(tmp_path / "corpus", tmp_path / "index")
 
 
 def test_bad_files_are_skipped_and_reported(small_corpus: Path, tmp_path: Path):
