@@ -6,7 +6,8 @@ articles that are new or changed.
 
 Boilerplate (share bars, "Leave a Reply", newsletter boxes, "You may also like" lists) must never be quoted
 as an answer: each format's lines go through `qa.boilerplate`, whose phrase lists say what counts as page
-furniture. This module finds the title, date, source and authors, and leaves the rest of the text to it.
+furniture. Title, date and byline lines are read by `qa.metadata`; this module scans, decodes, unwraps
+hard-wrapped text and parses each format, and takes the source, URL and the rest from the file's own fields.
 """
 
 from __future__ import annotations
@@ -19,28 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from qa.boilerplate import BULLET, HEADING, TERMINAL, TIMESTAMPED, clean_body, is_label, strip_boilerplate
+from qa.boilerplate import BULLET, HEADING, TERMINAL, TIMESTAMPED, clean_body, strip_boilerplate
 from qa.errors import CorpusError, EmptyDocumentError, EncodingError, MalformedRecordError, UnsupportedFormatError
+from qa.metadata import (
+    META_LINE, clean_title, front_matter, metadata_lines, same_title, split_authors, title_from_body, title_line,
+)
 from qa.models import Article, SkippedFile
-from qa.sentences import split_sentences
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
 
-_PROSE_END = re.compile(r"[.…][\"'”’)\]]*$")
-_META_LINE = re.compile(
-    r"^\s*(title|headline|date|published|published on|updated|source|url|link|author|authors|by)\s*[:=]\s*(\S.*)$",
-    re.IGNORECASE,
-)
-_DATE_TITLE_LINE = re.compile(r"^\s*date\s*[:=]?\s*(\d{4}-\d{2}-\d{2})\b\s*(.*)$", re.IGNORECASE)
-_MONTHS = (
-    "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?"
-    "|Nov(?:ember)?|Dec(?:ember)?"
-)
-_TRAILING_STAMP = re.compile(
-    r"\s*(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
-    rf"(?:(?:{_MONTHS})\.?\s+\d{{1,2}},?|\d{{1,2}}\s+(?:{_MONTHS}),?)"
-    r"\s+\d{4}(?:,?\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?)?\s*$"
-)
 _LOWER_OR_DIGIT = re.compile(r"[a-z0-9(]")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 _HIGH_BYTES = bytes(range(128, 256))
@@ -48,25 +36,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ABBREVIATION_END = re.compile(
     r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|St|Co|Corp|Inc|Ltd|No|Gov|Gen|Sen|Rep|Jan|Feb|Aug|Sept?|Oct|Nov|Dec)\.)$"
 )
-_WEEKDAY = r"(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?"
-_DATE = (
-    rf"(?:\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]\d{{2}}:\d{{2}}\S*)?|\d{{1,2}}\s+(?:{_MONTHS})\.?,?\s+\d{{4}}"
-    rf"|(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}/\d{{1,2}}/\d{{4}})"
-)
-_DATE_ONLY = re.compile(
-    rf"(?:(?:published|updated|posted|last updated)(?:\s+on)?\s*:?\s*)?(?:{_WEEKDAY},?\s+)?{_DATE}"
-    r"(?:,?\s*(?:at\s+)?\d{1,2}[:.]\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?",
-    re.IGNORECASE,
-)
-_AGO = re.compile(r"(?:published|updated|posted)?\s*\d+\s+(?:seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?)\s+ago",
-                  re.IGNORECASE)
-_NAME = r"[A-Z][^\s,]*(?:\s+[A-Z][^\s,]*){0,3}"
-_BYLINE = re.compile(rf"By\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*")
 _MD_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)")
-_MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_TITLE_MAX_WORDS = 30
-_HEADER_LINES = 20
-_TITLE_MAX_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -163,7 +133,7 @@ def parse_article(raw: RawArticle) -> Article:
     if not fields["text"]:
         raise EmptyDocumentError(f"{where}: no article text left once page boilerplate is removed")
     if not fields.get("title"):
-        fields["title"] = _title_from_body(fields["text"])
+        fields["title"] = title_from_body(fields["text"])
     return Article(doc_id=raw.doc_id, path=raw.path, **fields)
 
 
@@ -246,9 +216,9 @@ def _parse_record(data: bytes, where: str) -> dict[str, Any]:
         raise MalformedRecordError(f"{where}: {exc}") from exc
     authors = record.get("authors") or record.get("author") or []
     if isinstance(authors, str):
-        authors = _split_authors(authors)
+        authors = split_authors(authors)
     return {
-        "title": _clean_title(_text_field(record, "title") or ""),
+        "title": clean_title(_text_field(record, "title") or ""),
         "text": clean_body(strip_boilerplate(_unwrap(_lines(record["text"]), titled=False))),
         "source": _text_field(record, "source"),
         "date": _text_field(record, "date"),
@@ -320,7 +290,7 @@ def _unwrap(lines: list[str], titled: bool) -> list[str]:
 def _runs_on(line: str, following: str) -> bool:
     return (
         bool(line.strip()) and not TERMINAL.search(line) and bool(_LOWER_OR_DIGIT.match(following))
-        and not _META_LINE.match(following)
+        and not META_LINE.match(following)
     )
 
 
@@ -333,7 +303,7 @@ def _continues(previous: str, line: str, width: int, first: bool) -> bool:
     """
     if not previous.strip() or not line.strip() or line[:1].isspace():
         return False
-    if BULLET.match(line) or TIMESTAMPED.match(line) or _META_LINE.match(line):
+    if BULLET.match(line) or TIMESTAMPED.match(line) or META_LINE.match(line):
         return False
     if TERMINAL.search(previous) and line[:1].isupper():
         return bool(_ABBREVIATION_END.search(previous))
@@ -346,81 +316,19 @@ def _parse_plain(text: str, markdown: bool) -> dict[str, Any]:
     lines = _unwrap(_lines(text), titled=True)
     meta: dict[str, Any] = {"title": None, "date": None, "source": None, "url": None, "authors": []}
     if markdown:
-        lines = _front_matter(lines, meta)
+        lines = front_matter(lines, meta)
         lines = [_MD_LINK.sub(lambda m: m.group(1) or "", line) for line in lines]
         for i, line in enumerate(lines):
             if meta["title"] is None and HEADING.match(line):
-                meta["title"] = _clean_title(HEADING.sub("", line))
+                meta["title"] = clean_title(HEADING.sub("", line))
                 lines[i] = ""
                 break
-    lines = _metadata_lines(lines, meta)
+    lines = metadata_lines(lines, meta)
     lines = strip_boilerplate(lines)
     if meta["title"] is None:
-        meta["title"] = _title_line(lines)
+        meta["title"] = title_line(lines)
     meta["text"] = clean_body(lines)
     return meta
-
-
-def _front_matter(lines: list[str], meta: dict[str, Any]) -> list[str]:
-    if not lines or lines[0].strip() != "---":
-        return lines
-    for end in range(1, min(len(lines), 60)):
-        if lines[end].strip() in ("---", "..."):
-            _metadata_lines(lines[1:end], meta)
-            return lines[end + 1 :]
-    return lines
-
-
-def _metadata_lines(lines: list[str], meta: dict[str, Any]) -> list[str]:
-    """Take "Title:", "Date:", "Source:", byline and dateline lines out of the text, into `meta`.
-
-    A line that is only a date anywhere goes, but sets the article's date only near the top: further down
-    it is more likely a date in a timeline.
-    """
-    kept: list[str] = []
-    for number, line in enumerate(lines):
-        near_top = number < _HEADER_LINES
-        dated = _DATE_TITLE_LINE.match(line)
-        labelled = _META_LINE.match(line) if len(line) <= 200 else None
-        if dated and meta["date"] is None:
-            meta["date"] = dated.group(1)
-            if dated.group(2).strip() and meta["title"] is None:
-                meta["title"] = _clean_title(dated.group(2))
-        elif _DATE_ONLY.fullmatch(line.strip()) or _AGO.fullmatch(line.strip()):
-            if meta["date"] is None and near_top and _DATE_ONLY.fullmatch(line.strip()):
-                meta["date"] = _iso_date(line)
-        elif _BYLINE.fullmatch(line.strip()):
-            meta["authors"] = meta["authors"] or _split_authors(line)
-        elif labelled:
-            key, value = labelled.group(1).lower(), labelled.group(2).strip()
-            if key in ("author", "authors", "by"):
-                meta["authors"] = meta["authors"] or _split_authors(value)
-            else:
-                slot = {"headline": "title", "published": "date", "published on": "date", "updated": "date",
-                        "link": "url"}.get(key, key)
-                value = _clean_title(value) if slot == "title" else _iso_date(value) if slot == "date" else value
-                meta[slot] = meta[slot] or value
-        else:
-            kept.append(line)
-    return kept
-
-
-def _iso_date(value: str) -> str:
-    """YYYY-MM-DD when the value holds a date in a common form, else the value as written."""
-    iso = re.search(r"\b\d{4}-\d{2}-\d{2}(?!\d)", value)
-    if iso:
-        return iso.group(0)
-    for pattern in (rf"\b(\d{{1,2}})\s+({_MONTHS})\.?,?\s+(\d{{4}})", rf"\b({_MONTHS})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})"):
-        found = re.search(pattern, value, re.IGNORECASE)
-        if found:
-            day, month = sorted(found.groups()[:2], key=lambda part: part.isalpha())
-            return f"{found.group(3)}-{_MONTH_NAMES.index(month[:3].lower()) + 1:02d}-{int(day):02d}"
-    return value.strip()
-
-
-def _split_authors(value: str) -> list[str]:
-    value = re.sub(r"^\s*by\s+", "", value, flags=re.IGNORECASE)
-    return [name.strip() for name in re.split(r"\s*(?:;|,|\band\b|&)\s*", value) if name.strip()]
 
 
 def _parse_html(data: bytes, where: str) -> dict[str, Any]:
@@ -439,58 +347,21 @@ def _parse_html(data: bytes, where: str) -> dict[str, Any]:
     if document is None or not (document.text or "").strip():
         raise EmptyDocumentError(f"{where}: no article text found in the page")
     source = (document.sitename or document.hostname or "").strip() or None
-    title = _clean_title(document.title or "")
+    title = clean_title(document.title or "")
     if source:
         title = re.sub(rf"\s+[|–—:-]\s+{re.escape(source)}$", "", title, flags=re.IGNORECASE)
-    lines = _metadata_lines(_lines(document.text), {"title": title, "date": None, "source": None, "url": None,
+    lines = metadata_lines(_lines(document.text), {"title": title, "date": None, "source": None, "url": None,
                                                     "authors": []})
     lines = strip_boilerplate(lines)
-    while lines and (not lines[0].strip() or _same_title(lines[0], title)):
+    while lines and (not lines[0].strip() or same_title(lines[0], title)):
         lines.pop(0)
     if not title:
-        title = _title_line(lines) or ""
+        title = title_line(lines) or ""
     return {
         "title": title,
         "text": clean_body(lines),
         "source": source,
         "date": (document.date or "").strip() or None,
         "url": (document.url or "").strip() or None,
-        "authors": _split_authors(document.author) if document.author else [],
+        "authors": split_authors(document.author) if document.author else [],
     }
-
-
-def _same_title(line: str, title: str) -> bool:
-    return bool(title) and _clean_title(line).casefold() == title.casefold()
-
-
-def _title_line(lines: list[str]) -> str | None:
-    """Take the headline from the top of the text, and blank it out: the first line that is not a label.
-
-    A section label ("World") above the headline is skipped; a text that starts with prose, or has nothing
-    after its first line, has no headline line.
-    """
-    for i, line in enumerate(lines):
-        bare = line.strip()
-        if not bare or is_label(bare):
-            continue
-        if _PROSE_END.search(bare) or len(bare.split()) > _TITLE_MAX_WORDS:
-            return None
-        if not any(other.strip() for other in lines[i + 1 :]):
-            return None
-        lines[i] = ""
-        return _clean_title(HEADING.sub("", bare))
-    return None
-
-
-def _clean_title(title: str) -> str:
-    title = " ".join(title.split())
-    return _TRAILING_STAMP.sub("", title).strip()
-
-
-def _title_from_body(text: str) -> str:
-    spans = split_sentences(text)
-    first = text[spans[0][0] : spans[0][1]] if spans else text.strip()
-    if len(first) <= _TITLE_MAX_CHARS:
-        return first
-    cut = first.rfind(" ", 0, _TITLE_MAX_CHARS)
-    return first[: cut if cut > 0 else _TITLE_MAX_CHARS].rstrip(" ,;:") + "…"
