@@ -53,7 +53,8 @@ CALIBRATION = {
     "typed": -0.636, "typed_fit": 1.215, "speculative": -0.952,
 }
 FOUND_THRESHOLD = 0.4  # chosen on dev: declines 80% of QuAIL Unanswerable while answering 70% of Factual
-CORROBORATION_SIMILARITY = 0.6
+SAME_TOPIC_SIMILARITY = 0.6  # cosine of two sentences that repeat a value about the same thing
+SAME_FACT_SIMILARITY = 0.8  # cosine of two sentences that say the same thing, when there is no value to compare
 
 _ENTITY = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'’.-]*[\w]")
 _NOT_ENTITIES = {"I", "The", "A", "An"}
@@ -106,11 +107,12 @@ def answer_question(
     sure = confidence(scored)
     meta = catalog.article_meta({s.sentence.doc_id for s in scored})
     citation = _citation(best.sentence, meta)
+    found = sure >= FOUND_THRESHOLD
     candidates = [
         Candidate(sentence=s.sentence.text, score=round(s.probability, 4), citation=_citation(s.sentence, meta))
-        for s in scored[1:6]
+        for s in (scored[1:6] if found else scored[:5])
     ]
-    if sure < FOUND_THRESHOLD:
+    if not found:
         return Answer(
             question=question, found=False, message=NO_ANSWER, confidence=round(sure, 4),
             candidates=candidates, related=related,
@@ -257,10 +259,13 @@ def _corroborating(
     for s, sim in zip(others, similarity):
         if s.sentence.doc_id in found:
             continue
-        same_value = core is not None and re.search(rf"(?<!\w){re.escape(core)}(?!\w)", s.sentence.text, re.I)
-        if (same_value and s.features["coverage_context"] >= 0.25) or (core is None and sim >= CORROBORATION_SIMILARITY + 0.2):
-            found[s.sentence.doc_id] = _citation(s.sentence, meta)
-        elif same_value and sim >= CORROBORATION_SIMILARITY:
+        if core is None:
+            same = sim >= SAME_FACT_SIMILARITY
+        else:
+            # the same value, in a sentence about the same thing: "155 Chinese soldiers" for "155 Chinese nationals"
+            repeats = re.search(rf"(?<!\w){re.escape(core)}(?!\w)", s.sentence.text, re.IGNORECASE)
+            same = bool(repeats) and (s.features["coverage_context"] >= 0.25 or sim >= SAME_TOPIC_SIMILARITY)
+        if same:
             found[s.sentence.doc_id] = _citation(s.sentence, meta)
     return list(found.values())
 
