@@ -78,16 +78,6 @@ def build_index(
         removed = [doc_id for doc_id in old_hashes if doc_id not in current]
         unchanged = len(current) - len(added) - len(updated)
 
-        if previous and not added and not updated and not removed:
-            catalog, _dense = previous
-            articles, passages, sentences = catalog.counts()
-            catalog.close()
-            return IndexReport(
-                index_dir=str(index_dir), added=0, updated=0, removed=0, unchanged=unchanged,
-                skipped=scan.skipped, articles=articles, passages=passages, sentences=sentences, embedded=0,
-                full_rebuild=False, seconds=time.perf_counter() - started, stage_seconds=stages,
-            )
-
         tick = time.perf_counter()
         skipped = list(scan.skipped)
         items = _prepare(added + updated, skipped, progress)
@@ -96,6 +86,17 @@ def build_index(
             first = skipped[len(scan.skipped)]
             raise CorpusError(f"{corpus_dir} holds no article qa can read ({len(failed)} skipped: {first.reason})")
         stages["parse_split"] = time.perf_counter() - tick
+
+        # Nothing to write also when the only new articles are unreadable ones, skipped again as at the last build.
+        if previous and not items and not updated and not removed:
+            catalog, _dense = previous
+            articles, passages, sentences = catalog.counts()
+            catalog.close()
+            return IndexReport(
+                index_dir=str(index_dir), added=0, updated=0, removed=0, unchanged=unchanged,
+                skipped=skipped, articles=articles, passages=passages, sentences=sentences, embedded=0,
+                full_rebuild=False, seconds=time.perf_counter() - started, stage_seconds=stages,
+            )
 
         tick = time.perf_counter()
         texts = [item.article.text[s:e] for item in items for s, e in item.sentence_spans]

@@ -89,6 +89,20 @@ def test_deleting_an_article_removes_it_from_both_indexes(small_corpus: Path, tm
             bot.article("000_404809e14ec4b5ef")
 
 
+def test_an_unreadable_article_does_not_make_every_build_rewrite_the_index(small_corpus: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    (small_corpus / "blank.txt").write_text("  \n\n", encoding="utf-8")
+    first = qa.build_index(small_corpus, index)
+    generation = store.read_manifest(index).generation
+
+    again = qa.build_index(small_corpus, index)
+
+    assert [s.path for s in first.skipped] == [s.path for s in again.skipped] == ["blank.txt"]
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, first.articles)
+    assert again.embedded == 0
+    assert store.read_manifest(index).generation == generation
+
+
 def test_index_files_are_not_pickles(default_index: Path):
     for path in default_index.rglob("*"):
         if path.is_file():
