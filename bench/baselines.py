@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.dense import Embedder
 from qa.documents import parse_article, scan_corpus
+from qa.embedding import Embedder
 from qa.errors import DocumentError
 from qa.lexical import LexicalIndex, tokenize
 from qa.sentences import split_sentences

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.dense import DIM, Embedder, export_model, packaged_model_dir
+from qa.embedding import DIM, Embedder, export_model, packaged_model_dir
 
 BBC = Path(__file__).resolve().parents[2] / "shared" / "evaldev" / "corpora" / "bbc-news" / "bbc"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")

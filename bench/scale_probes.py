@@ -55,7 +55,8 @@ def query(index: str, questions_file: str) -> dict:
     """
     import qa
     from qa import store
-    from qa.dense import DenseIndex, Embedder
+    from qa.dense import DenseIndex
+    from qa.embedding import Embedder
     from qa.fusion import DENSE_DEPTH, LEXICAL_DEPTH
     from qa.lexical import LexicalIndex
 
@@ -125,7 +126,8 @@ def cold(index: str, question: str) -> dict:
     import qa.cli  # noqa: F401
     from qa import store
     from qa.catalog import Catalog
-    from qa.dense import DenseIndex, Embedder
+    from qa.dense import DenseIndex
+    from qa.embedding import Embedder
     from qa.lexical import LexicalIndex
 
     steps = {"imports": time.perf_counter() - started}
@@ -177,7 +179,7 @@ def int8(data: str = "/work/shared/evaldev") -> dict:
     from evaluate import _gold_doc, prepare_corpus
     from metrics import contains_answer
 
-    from qa.dense import export_model
+    from qa.embedding import export_model
 
     out: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,7 @@ import numpy as np
 
 from qa import store
 from qa.catalog import Catalog
-from qa.dense import Embedder
+from qa.embedding import Embedder
 from qa.fusion import DENSE_DEPTH
 from qa.lexical import LexicalIndex, tokenize
 

@@ -9,7 +9,8 @@ from types import TracebackType
 from qa import store
 from qa.answer import answer_question
 from qa.catalog import Catalog
-from qa.dense import DenseIndex, Embedder
+from qa.dense import DenseIndex
+from qa.embedding import Embedder
 from qa.errors import CorruptIndexError, EmptyQuestionError, IndexVersionError
 from qa.fusion import retrieve
 from qa.indexer import build_index

@@ -10,7 +10,8 @@ import numpy as np
 
 from qa import store
 from qa.catalog import Catalog, NewArticle
-from qa.dense import DenseIndex, Embedder, export_model, model_fingerprint, MODEL_NAME
+from qa.dense import DenseIndex
+from qa.embedding import MODEL_NAME, Embedder, export_model, model_fingerprint
 from qa.documents import RawArticle, parse_article, scan_corpus
 from qa.errors import CorpusError, DocumentError, IndexStoreError, IndexVersionError
 from qa.lexical import LexicalIndex, tokenize

@@ -45,7 +45,7 @@ def bot(default_index: Path) -> Iterator[qa.QA]:
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """all-MiniLM-L6-v2 exported to ONNX once per test run (about 5 s)."""
-    from qa.dense import export_model
+    from qa.embedding import export_model
 
     target = tmp_path_factory.mktemp("onnx") / "model"
     export_model(target)

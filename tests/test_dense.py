@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.dense import DIM, DenseIndex, Embedder, model_fingerprint, packaged_model_dir
+from qa.dense import DenseIndex
+from qa.embedding import DIM, Embedder, model_fingerprint, packaged_model_dir
 from qa.errors import CorruptIndexError, ModelUnavailableError
 
 SENTENCES = [
