@@ -38,6 +38,28 @@ INDPTR_FILE = "indptr.csc.index.npy"
 IDS_FILE = "ids.npy"
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+# Dotted abbreviations would split into dropped single letters: "U.S." must stay a word.
+_ABBREVIATIONS = {"u.s.": "usa", "u.s": "usa", "u.k.": "uk", "u.n.": "un", "e.u.": "eu"}
+_ABBREVIATION = re.compile(r"\b(?:u\.s\.?|u\.k\.|u\.n\.|e\.u\.)(?!\w)")
+# News says "Chinese soldiers" where a question says "China": a demonym counts as its country.
+DEMONYMS = {
+    "afghan": "afghanistan", "african": "africa", "american": "america", "argentine": "argentina",
+    "argentinian": "argentina", "armenian": "armenia", "australian": "australia", "austrian": "austria",
+    "bangladeshi": "bangladesh", "belarusian": "belarus", "belgian": "belgium", "brazilian": "brazil",
+    "british": "britain", "bulgarian": "bulgaria", "canadian": "canada", "chilean": "chile", "chinese": "china",
+    "colombian": "colombia", "croatian": "croatia", "cuban": "cuba", "czech": "czechia", "danish": "denmark",
+    "dutch": "netherlands", "egyptian": "egypt", "emirati": "emirates", "ethiopian": "ethiopia",
+    "european": "europe", "filipino": "philippines", "finnish": "finland", "french": "france",
+    "georgian": "georgia", "german": "germany", "greek": "greece", "hungarian": "hungary", "indian": "india",
+    "indonesian": "indonesia", "iranian": "iran", "iraqi": "iraq", "irish": "ireland", "israeli": "israel",
+    "italian": "italy", "japanese": "japan", "kenyan": "kenya", "korean": "korea", "lebanese": "lebanon",
+    "malaysian": "malaysia", "mexican": "mexico", "nepalese": "nepal", "nigerian": "nigeria",
+    "norwegian": "norway", "pakistani": "pakistan", "palestinian": "palestine", "peruvian": "peru",
+    "polish": "poland", "portuguese": "portugal", "qatari": "qatar", "romanian": "romania", "russian": "russia",
+    "saudi": "saudi", "serbian": "serbia", "singaporean": "singapore", "spanish": "spain", "swedish": "sweden",
+    "swiss": "switzerland", "syrian": "syria", "taiwanese": "taiwan", "thai": "thailand", "turkish": "turkey",
+    "ukrainian": "ukraine", "venezuelan": "venezuela", "vietnamese": "vietnam", "yemeni": "yemen",
+}
 # A decimal number ("3.5") or a run of letters and digits ("covid19", "5m", "2004").
 _TOKEN = re.compile(r"\d+(?:\.\d+)+|[^\W_]+")
 
@@ -47,8 +69,9 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 
     Lowercase, accents removed; thousands separators dropped so that "1,028,610" is the term "1028610"
     and a question written "1028610" or "1,028,610" finds it; decimals stay whole ("3.5"); other
-    characters split words. Then English stop words (NLTK's list, as bm25s ships it) and single letters
-    ("s" of "Google's") go, and the rest is reduced by the Snowball English stemmer.
+    characters split words; "U.S." is the word "usa", and a demonym is its country ("Chinese" -> "china").
+    Then English stop words (NLTK's list, as bm25s ships it) and single letters ("s" of "Google's") go,
+    and the rest is reduced by the Snowball English stemmer.
 
     Args:
         texts: the strings to tokenize.
@@ -59,10 +82,20 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     stopwords, stemmer = _stopwords(), _stemmer()
     out: list[list[str]] = []
     for text in texts:
-        words = _TOKEN.findall(_THOUSANDS.sub("", _fold(text)))
+        folded = _ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group(0)], _THOUSANDS.sub("", _fold(text)))
+        words = [_country(w) for w in _TOKEN.findall(folded)]
         kept = [w for w in words if w not in stopwords and (len(w) > 1 or w.isdigit())]
         out.append(stemmer.stemWords(kept))
     return out
+
+
+def _country(word: str) -> str:
+    """The country a demonym names ("chinese" -> "china", "russians" -> "russia"); other words unchanged."""
+    if word in DEMONYMS:
+        return DEMONYMS[word]
+    if word.endswith("s") and word[:-1] in DEMONYMS:
+        return DEMONYMS[word[:-1]]
+    return word
 
 
 def _fold(text: str) -> str:

@@ -29,7 +29,7 @@ from qa.errors import CorruptIndexError, IndexLockedError, IndexNotFoundError, I
 SCHEMA_VERSION = 1
 # Bump when reading, cleaning, splitting or tokenizing articles changes what it produces: an index built
 # the old way is then rebuilt from scratch, since unchanged files would otherwise keep their old sentences.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 MANIFEST = "manifest.json"
 MODEL_DIR = "model"
 CATALOG = "catalog.sqlite"

@@ -79,9 +79,6 @@ KNOWN_MISSES = {
     "How many Chinese citizens applied at the recruitment center in 2023?":
         "quotes the '51 Chinese nationals ... recruitment center' sentence: '31 individuals approached the center' "
         "shares too few words with the question",
-    "What did China call Kyiv's accusations?":
-        "the right sentence ('termed the accusations as \"absolutely groundless\"') scores 0.39, just under the 0.4 "
-        "threshold: 'China'/'Chinese' and 'call'/'termed' do not match lexically",
 }
 
 

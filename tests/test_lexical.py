@@ -142,3 +142,10 @@ def test_load_never_unpickles(index: LexicalIndex, tmp_path: Path) -> None:
 
     with pytest.raises(CorruptIndexError, match="ids.npy"):
         LexicalIndex.load(folder)
+
+
+def test_a_demonym_matches_its_country_and_us_stays_a_word() -> None:
+    question, sentence = tokenize(["What did China call the U.S. reports?", "Chinese officials met U.S. diplomats"])
+
+    assert "china" in question and "china" in sentence
+    assert "usa" in question and "usa" in sentence
