@@ -142,9 +142,6 @@ class Catalog:
         dest.close()
         return Catalog(target)
 
-    def vacuum(self) -> None:
-        self._db.execute("VACUUM")
-
     def _next_id(self, table: str) -> int:
         (top,) = self._db.execute(f"SELECT coalesce(max(id), -1) FROM {table}").fetchone()
         return int(top) + 1
@@ -216,14 +213,6 @@ class Catalog:
                 (sid, Sentence(doc_id=doc_id, index=idx, start=start, end=end, text=text))
             )
         return out
-
-    def sentence_doc_ids(self, sentence_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
-        """(doc_id, index in article) of each sentence id."""
-        if not sentence_ids:
-            return {}
-        marks = ",".join("?" * len(sentence_ids))
-        rows = self._db.execute(f"SELECT id, doc_id, idx FROM sentences WHERE id IN ({marks})", list(sentence_ids))
-        return {r[0]: (r[1], r[2]) for r in rows}
 
     def passages_of_sentences(self, sentence_ids: Sequence[int]) -> dict[int, list[int]]:
         """The ids of the passages holding each sentence (one, or two where windows overlap)."""
