@@ -18,6 +18,7 @@ from qa.lexical import LexicalIndex
 from qa.spans import without_wh_phrase
 
 RRF_K = 60
+CONVEX_ALPHA = 0.3
 LEXICAL_DEPTH = 50
 DENSE_DEPTH = 100
 
@@ -59,6 +60,29 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) ->
     return sorted(scores.items(), key=lambda pair: -pair[1])
 
 
+def convex_fusion(
+    lexical: dict[int, float], dense: dict[int, float], alpha: float = CONVEX_ALPHA
+) -> list[tuple[int, float]]:
+    """Fuse two score lists by a weighted sum of their min-max normalised scores (missing counts as 0).
+
+    Args:
+        lexical, dense: id -> score of each ranking.
+        alpha: the weight of the dense scores, from 0 (BM25 only) to 1 (dense only).
+
+    Returns:
+        (id, fused score) pairs, best first.
+    """
+    def normalised(scores: dict[int, float]) -> dict[int, float]:
+        if not scores:
+            return {}
+        low, high = min(scores.values()), max(scores.values())
+        return {i: (v - low) / (high - low) if high > low else 1.0 for i, v in scores.items()}
+
+    lex, den = normalised(lexical), normalised(dense)
+    fused = {i: (1 - alpha) * lex.get(i, 0.0) + alpha * den.get(i, 0.0) for i in lex.keys() | den.keys()}
+    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
 def retrieve(
     question: str,
     query_vector: np.ndarray,
@@ -66,6 +90,7 @@ def retrieve(
     dense: DenseIndex,
     catalog: Catalog,
     k: int = 10,
+    fusion: str = "rrf",
 ) -> Retrieval:
     """Rank passages for a question by fusing BM25 and embedding similarity.
 
@@ -74,6 +99,8 @@ def retrieve(
         query_vector: its embedding, shape (384,), unit length.
         lexical, dense, catalog: the open index.
         k: how many passages to return.
+        fusion: "rrf" (reciprocal rank fusion) or "convex" (weighted sum of normalised scores);
+            bench/retrieval.py compares them.
 
     Returns:
         The top k passages, with both rankings' ranks and scores, and the sentence similarities seen.
@@ -94,7 +121,12 @@ def retrieve(
     dense_ranking = sorted(dense_score, key=lambda pid: -dense_score[pid])
     dense_rank = {pid: rank for rank, pid in enumerate(dense_ranking, 1)}
 
-    fused = reciprocal_rank_fusion([[pid for pid, _ in lexical_hits], dense_ranking])[:k]
+    if fusion == "rrf":
+        fused = reciprocal_rank_fusion([[pid for pid, _ in lexical_hits], dense_ranking])[:k]
+    elif fusion == "convex":
+        fused = convex_fusion(lexical_score, dense_score)[:k]
+    else:
+        raise ValueError(f"fusion must be 'rrf' or 'convex', not {fusion!r}")
     passages = [
         Ranked(
             passage_id=pid, score=score,
