@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QAError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a folder qa may not write, a full disk: the machine's word, without a traceback
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return 130

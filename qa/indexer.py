@@ -61,6 +61,8 @@ def build_index(
         detail = f" ({len(scan.skipped)} files skipped: {scan.skipped[0].reason})" if scan.skipped else ""
         raise CorpusError(f"{corpus_dir} holds no article qa can read{detail}")
     stages["scan"] = time.perf_counter() - tick
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexStoreError(f"{index_dir} is a file, not an index folder; pass another --index")
     index_dir.mkdir(parents=True, exist_ok=True)
 
     with store.BuildLock(index_dir, wait=wait):
