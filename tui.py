@@ -23,9 +23,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 
 import qa
-from tui_widgets import HIGHLIGHT, Exchange, HelpScreen, QuestionInput, Reader, SourceLink
+from tui_widgets import Exchange, HelpScreen, QuestionInput, Reader, SourceLink
 
-__all__ = ["HIGHLIGHT", "Exchange", "HelpScreen", "QAApp", "QuestionInput", "Reader", "SourceLink", "main"]
+__all__ = ["QAApp", "main"]
 
 STAGES = {"load": "Reading articles", "embed": "Embedding sentences", "write": "Writing the index"}
 

@@ -10,7 +10,8 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.widgets._toast import Toast
 
-from tui import HIGHLIGHT, Exchange, HelpScreen, QAApp, QuestionInput, Reader, SourceLink, main
+from tui import QAApp, main
+from tui_widgets import HIGHLIGHT, Exchange, HelpScreen, QuestionInput, Reader, SourceLink
 
 ZELENSKY = "how many Chinese nationals did Zelensky claim?"
 SIZE = (120, 40)
