@@ -5,17 +5,22 @@ on the same passages, for Reuters-21578 (~19k bodies) and BBC News (2,225 articl
 These are the build steps of bench/scale.py, which measures them with everything else; this entry point
 runs only them and keeps its figures apart:
 
-    .venv/bin/python -m bench.build            # ~8 min
-    .venv/bin/python -m bench.build --quick    # 500 Reuters + 200 BBC stories, ~1 min
+    .venv/bin/python bench/build.py            # ~8 min
+    .venv/bin/python bench/build.py --quick    # 500 Reuters + 200 BBC stories, ~1 min
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from bench import scale
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also runs as `python bench/build.py`
+
+from bench import scale  # noqa: E402
 
 if __name__ == "__main__":
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        raise SystemExit(print(__doc__))
     quick = "--quick" in sys.argv[1:]
     figures = "bench/out/build-quick.json" if quick else "bench/out/build.json"
     sys.argv = [sys.argv[0], *(["--quick"] if quick else []), "--only", "build,incremental,bm25", "--json", figures]
