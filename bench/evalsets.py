@@ -46,6 +46,14 @@ class EvalSet:
     doc_urls: dict[str, str] = field(default_factory=dict)
     notes: dict = field(default_factory=dict)
 
+    def is_gold(self, q: Question, doc_id: str | None, url: str | None = None) -> bool:
+        """Is this article one of the question's gold articles (by id, id prefix for seed, or url)?"""
+        if doc_id is None:
+            return False
+        if self.prefix_docs:
+            return any(doc_id.startswith(g) for g in q.docs)
+        return doc_id in q.docs or (url is not None and url in {self.doc_urls.get(g) for g in q.docs})
+
 
 def short_hash(text: str, n: int = 12) -> str:
     """A short, stable hex id for a string (sha1 prefix)."""

@@ -60,31 +60,11 @@ def prepare_corpus(evalset: EvalSet, out_dir: Path) -> Path:
     return corpus
 
 
-def _gold_doc(evalset: EvalSet, q: Question, doc_id: str | None, url: str | None) -> bool:
-    if doc_id is None:
-        return False
-    if evalset.prefix_docs:
-        return any(doc_id.startswith(g) for g in q.docs)
-    gold_urls = {evalset.doc_urls.get(g) for g in q.docs}
-    return doc_id in q.docs or (url is not None and url in gold_urls)
-
-
-def _scored_sentences(bot: qa.QA, question: str, n: int = 10) -> list | None:
-    """qa's sentence scorer replayed on the open index, for the feature dump; None if its insides moved.
-
-    Reaches into private attributes on purpose: an Answer that declines carries neither its best sentence
-    nor any features, and the threshold cannot be tuned without them. Not timed.
-    """
-    try:
-        from qa.answer import CANDIDATE_PASSAGES, score_sentences
-        from qa.fusion import retrieve
-
-        vector = bot._embedder.encode([question])[0]
-        retrieval = retrieve(question, vector, bot._lexical, bot._dense, bot._catalog, k=10)
-        ids = [r.passage_id for r in retrieval.passages[:CANDIDATE_PASSAGES]]
-        return score_sentences(question, vector, ids, bot._catalog, bot._dense, bot._lexical)[:n]
-    except (ImportError, AttributeError, TypeError):
-        return None
+def _scored_sentences(bot: qa.QA, question: str, n: int = 10) -> list:
+    """qa's scored candidate sentences, replayed through the same private path `ask` takes, for the
+    feature dump: an Answer that declines carries neither its best sentence nor any features, and the
+    threshold cannot be tuned without them. Not timed."""
+    return bot._candidates(question)[1][:n]
 
 
 def _qa_record(evalset: EvalSet, q: Question, answer: qa.Answer, ms: float, scored: list | None) -> dict:
@@ -111,18 +91,18 @@ def _qa_record(evalset: EvalSet, q: Question, answer: qa.Answer, ms: float, scor
         "would_be_correct": None if would_be is None else bool(q.answers and contains_answer(would_be, q.answers)),
         "candidates": [
             {"sentence": c.sentence, "score": c.score, "doc_id": c.citation.doc_id,
-             "gold_doc": _gold_doc(evalset, q, c.citation.doc_id, c.citation.url),
+             "gold_doc": evalset.is_gold(q, c.citation.doc_id, c.citation.url),
              "correct": bool(q.answers) and contains_answer(c.sentence, q.answers)}
             for c in answer.candidates
         ],
         "related": [
             {"doc_id": p.doc_id, "score": p.score, "lexical_rank": p.lexical_rank, "dense_rank": p.dense_rank,
-             "gold_doc": _gold_doc(evalset, q, p.doc_id, None) or p.doc_id in q.docs}
+             "gold_doc": evalset.is_gold(q, p.doc_id, None) or p.doc_id in q.docs}
             for p in answer.related
         ],
         "scored": None if scored is None else [
             {"sentence": x.sentence.text, "doc_id": x.sentence.doc_id, "probability": x.probability,
-             "features": x.features, "gold_doc": _gold_doc(evalset, q, x.sentence.doc_id, None),
+             "features": x.features, "gold_doc": evalset.is_gold(q, x.sentence.doc_id, None),
              "correct": bool(q.answers) and contains_answer(x.sentence.text, q.answers)}
             for x in scored
         ],
@@ -137,7 +117,7 @@ def _scores(evalset: EvalSet, q: Question, sentence: str | None, doc_id: str | N
     scored = bool(q.answers)
     return {
         "correct": scored and sentence is not None and contains_answer(sentence, q.answers),
-        "cite_ok": scored and sentence is not None and _gold_doc(evalset, q, doc_id, url),
+        "cite_ok": scored and sentence is not None and evalset.is_gold(q, doc_id, url),
         "em": exact_match(short, q.answers) if scored and short else 0.0,
         "f1": f1_score(short, q.answers) if scored and short else 0.0,
     }

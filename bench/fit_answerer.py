@@ -25,8 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import qa  # noqa: E402
 from evalsets import DEFAULT_DATA, load_set  # noqa: E402
 from metrics import contains_answer  # noqa: E402
-from qa.answer import CALIBRATION_FEATURES, CANDIDATE_PASSAGES, FEATURES, score_sentences  # noqa: E402
-from qa.fusion import retrieve  # noqa: E402
+from qa.answer import CALIBRATION_FEATURES, FEATURES  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -39,26 +38,17 @@ def collect(set_name: str, data: Path, squad_n: int) -> list[dict]:
     for q in evalset.questions:
         if q.answerable and not q.answers:
             continue  # counts for the answered rate only: no gold to label sentences with
-        vector = bot._embedder.encode([q.question])[0]
-        retrieval = retrieve(q.question, vector, bot._lexical, bot._dense, bot._catalog, k=10)
-        ids = [r.passage_id for r in retrieval.passages[:CANDIDATE_PASSAGES]]
-        scored = score_sentences(q.question, vector, ids, bot._catalog, bot._dense, bot._lexical)
+        _passages, scored = bot._candidates(q.question)  # the very path QA.ask takes
         if not scored:
             continue
         x = np.array([[s.features[f] for f in FEATURES] for s in scored])
         y = np.array([
-            float(q.answerable and contains_answer(s.sentence.text, q.answers) and _gold(evalset, q, s.sentence.doc_id))
+            float(q.answerable and contains_answer(s.sentence.text, q.answers) and evalset.is_gold(q, s.sentence.doc_id))
             for s in scored
         ])
         rows.append({"set": set_name, "qid": q.qid, "answerable": q.answerable, "x": x, "y": y, "weight": 1.0})
     bot.close()
     return rows
-
-
-def _gold(evalset, q, doc_id: str) -> bool:
-    if evalset.prefix_docs:
-        return any(doc_id.startswith(g) for g in q.docs)
-    return doc_id in q.docs
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, w_row: np.ndarray, l2: float, steps: int = 30) -> np.ndarray:

@@ -26,20 +26,33 @@ KS = (1, 3, 8)
 METHODS = ["bm25", "dense", "rrf"] + [f"convex {a:.1f}" for a in (0.3, 0.5, 0.7)]
 
 
-def ranking(method: str, question: str, bot: qa.QA) -> list[int]:
-    """Passage ids, best first, by one method."""
+def convex_fusion(lexical: dict[int, float], dense: dict[int, float], alpha: float) -> list[tuple[int, float]]:
+    """Weighted sum of min-max normalised scores (missing counts as 0); alpha weighs the dense side."""
+    def normalised(scores: dict[int, float]) -> dict[int, float]:
+        if not scores:
+            return {}
+        low, high = min(scores.values()), max(scores.values())
+        return {i: (v - low) / (high - low) if high > low else 1.0 for i, v in scores.items()}
+
+    lex, den = normalised(lexical), normalised(dense)
+    fused = {i: (1 - alpha) * lex.get(i, 0.0) + alpha * den.get(i, 0.0) for i in lex.keys() | den.keys()}
+    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def rankings(question: str, bot: qa.QA) -> dict[str, list[int]]:
+    """Passage ids, best first, by every method, from one retrieval of the question."""
     vector = bot._embedder.encode([question])[0]
-    r = fusion.retrieve(question, vector, bot._lexical, bot._dense, bot._catalog, k=200)
-    lexical = {p.passage_id: p.lexical_score for p in r.passages if p.lexical_rank}
-    dense = {p.passage_id: p.dense_score for p in r.passages if p.dense_rank}
-    if method == "bm25":
-        return sorted(lexical, key=lambda i: -lexical[i])
-    if method == "dense":
-        return sorted(dense, key=lambda i: -dense[i])
-    if method == "rrf":
-        return [p.passage_id for p in r.passages]
-    alpha = float(method.split()[1])
-    return [i for i, _ in fusion.convex_fusion(lexical, dense, alpha)]
+    ranked = fusion.retrieve(question, vector, bot._lexical, bot._dense, bot._catalog, k=200)
+    lexical = {r.passage_id: r.lexical_score for r in ranked if r.lexical_rank}
+    dense = {r.passage_id: r.dense_score for r in ranked if r.dense_rank}
+    out = {
+        "bm25": sorted(lexical, key=lambda i: -lexical[i]),
+        "dense": sorted(dense, key=lambda i: -dense[i]),
+        "rrf": [r.passage_id for r in ranked],
+    }
+    for method in METHODS[3:]:
+        out[method] = [i for i, _ in convex_fusion(lexical, dense, float(method.split()[1]))]
+    return out
 
 
 def main() -> None:
@@ -52,20 +65,17 @@ def main() -> None:
         evalset = load_set(name, args.data)
         bot = qa.open_index(OUT / name / "index")
         questions = [q for q in evalset.questions if q.answerable and q.answers]
-        for method in METHODS:
-            hits = {k: 0 for k in KS}
-            for q in questions:
-                ids = ranking(method, q.question, bot)[: max(KS)]
+        hits = {method: {k: 0 for k in KS} for method in METHODS}
+        for q in questions:
+            for method, ids in rankings(q.question, bot).items():
+                ids = ids[: max(KS)]
                 passages = bot._catalog.passages(ids)
-                good = [
-                    contains_answer(passages[i].text, q.answers)
-                    and (any(passages[i].doc_id.startswith(d) for d in q.docs) if evalset.prefix_docs
-                         else passages[i].doc_id in q.docs)
-                    for i in ids
-                ]
+                good = [contains_answer(passages[i].text, q.answers) and evalset.is_gold(q, passages[i].doc_id)
+                        for i in ids]
                 for k in KS:
-                    hits[k] += any(good[:k])
-            print(f"{name:<12}{method:<13}" + "".join(f"{100 * hits[k] / len(questions):>8.1f}" for k in KS)
+                    hits[method][k] += any(good[:k])
+        for method in METHODS:
+            print(f"{name:<12}{method:<13}" + "".join(f"{100 * hits[method][k] / len(questions):>8.1f}" for k in KS)
                   + f"{len(questions):>6}")
         bot.close()
     print("\ncommand: .venv/bin/python bench/retrieval.py --sets " + args.sets)

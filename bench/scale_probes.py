@@ -176,7 +176,7 @@ def int8(data: str = "/work/shared/evaldev") -> dict:
     sys.path.insert(0, str(bench))
     from baselines import SentenceBaselines
     from evalsets import load_set
-    from evaluate import _gold_doc, prepare_corpus
+    from evaluate import prepare_corpus
     from metrics import contains_answer
 
     from qa.embedding import export_model
@@ -197,7 +197,7 @@ def int8(data: str = "/work/shared/evaldev") -> dict:
                 hits = [baseline.dense(q.question) for q in scored]
                 out[set_name][name] = {
                     "acc@1": sum(contains_answer(h.sentence, q.answers) for h, q in zip(hits, scored)) / len(scored),
-                    "doc@1": sum(_gold_doc(evalset, q, h.doc_id, h.url) for h, q in zip(hits, scored)) / len(scored),
+                    "doc@1": sum(evalset.is_gold(q, h.doc_id, h.url) for h, q in zip(hits, scored)) / len(scored),
                 }
     return out
 

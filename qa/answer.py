@@ -30,12 +30,12 @@ import numpy as np
 
 from qa.catalog import Catalog
 from qa.dense import DenseIndex
-from qa.fusion import Retrieval
 from qa.lexical import LexicalIndex, tokenize
 from qa.models import Answer, Candidate, Citation, Passage, Sentence, ShortAnswer
 from qa.spans import OTHER, best_span, expected_type, is_speculative, span_fit, without_wh_phrase
 
 CANDIDATE_PASSAGES = 8
+RELATED_PASSAGES = 5
 FEATURES = (
     "dense", "dense_gap", "dense_neighbour", "bm25", "bm25_gap", "coverage_context", "entities", "missing", "typed",
     "untyped", "novelty", "passage", "length", "speculative", "typed_fit",
@@ -64,11 +64,11 @@ NO_ANSWER = "The archive holds no answer to this question."
 
 @dataclass
 class Scored:
-    """A candidate sentence with its features and probability of answering."""
+    """A candidate sentence with its embedding, its features and its ranking score."""
 
     sentence_id: int
     sentence: Sentence
-    passage_id: int
+    vector: np.ndarray
     features: dict[str, float]
     score: float
 
@@ -78,28 +78,19 @@ class Scored:
         return _sigmoid(self.score)
 
 
-def answer_question(
-    question: str,
-    query_vector: np.ndarray,
-    retrieval: Retrieval,
-    catalog: Catalog,
-    dense: DenseIndex,
-    lexical: LexicalIndex,
-) -> Answer:
-    """Pick the answering sentence among the retrieved passages, or decline.
+def answer_question(question: str, passages: list[Passage], scored: Sequence[Scored], catalog: Catalog) -> Answer:
+    """Quote the best of the scored sentences, or decline when it is not likely enough to answer.
 
     Args:
         question: the question, already checked to be non-empty.
-        query_vector: its embedding.
-        retrieval: the fused passages for it.
-        catalog, dense, lexical: the open index.
+        passages: the fused passages for it, best first (the first few are offered as `related`).
+        scored: `score_sentences` of the best of those passages.
+        catalog: the open index, for the articles' titles, sources and dates.
 
     Returns:
         An Answer; `found` is False when no sentence is likely enough to answer.
     """
-    top = retrieval.passages[:CANDIDATE_PASSAGES]
-    related = _related_passages(retrieval, catalog)
-    scored = score_sentences(question, query_vector, [r.passage_id for r in top], catalog, dense, lexical)
+    related = passages[:RELATED_PASSAGES]
     if not scored:
         return Answer(question=question, found=False, message=NO_ANSWER, confidence=0.0, related=related)
 
@@ -120,7 +111,6 @@ def answer_question(
 
     span = best_span(best.sentence.text, question)
     short = ShortAnswer(text=span.text, start=span.start, end=span.end) if span else None
-    corroborating = _corroborating(best, short, scored, dense, meta)
     return Answer(
         question=question,
         found=True,
@@ -129,7 +119,7 @@ def answer_question(
         short_answer=short,
         confidence=round(sure, 4),
         citation=citation,
-        corroborating=corroborating,
+        corroborating=_corroborating(best, short, scored, meta),
         candidates=candidates,
         related=related,
     )
@@ -138,77 +128,67 @@ def answer_question(
 def score_sentences(
     question: str,
     query_vector: np.ndarray,
-    passage_ids: Sequence[int],
+    passages: dict[int, Passage],
     catalog: Catalog,
     dense: DenseIndex,
     lexical: LexicalIndex,
 ) -> list[Scored]:
-    """Score every sentence of the given passages (best passage first); best sentence first."""
-    by_passage = catalog.passage_sentences(list(passage_ids))
-    titles = {pid: p.title for pid, p in catalog.passages(list(passage_ids)).items()}
+    """Score every sentence of the given passages (by catalog id, best first); best sentence first."""
+    by_passage = catalog.passage_sentences(list(passages))
     q_terms = sorted(set(tokenize([without_wh_phrase(question)])[0]))
     idf = dict(zip(q_terms, lexical.idf(q_terms))) if q_terms else {}
     total = sum(idf.values()) or 1.0
     rarest = max(idf.values(), default=1.0) or 1.0
+    q_set = set(q_terms)
     kind = expected_type(question)
     speculative = float(is_speculative(question))
-
-    all_ids = sorted({sid for sentences in by_passage.values() for sid, _ in sentences})
-    if not all_ids:
-        return []
-    similarity = dict(zip(all_ids, (dense.vectors(np.asarray(all_ids, dtype=np.int64)) @ query_vector.reshape(-1)).tolist()))
     entities = set(_ENTITY.findall(question)) - _NOT_ENTITIES
 
-    seen: set[int] = set()
-    rows: list[tuple[int, int, Sentence, list[str], set[str], set[str], float]] = []
-    for rank, pid in enumerate(passage_ids, 1):
-        sentences = by_passage.get(pid, [])
-        if not sentences:
-            continue
-        title_terms = set(tokenize([titles.get(pid, "")])[0])
-        token_lists = tokenize([s.text for _, s in sentences])
-        passage_terms = set().union(*token_lists) | title_terms
-        for i, (sid, sentence) in enumerate(sentences):
-            if sid in seen:
-                continue
-            seen.add(sid)
-            previous = set(token_lists[i - 1]) if i > 0 else set()
-            neighbours = [similarity[sentences[j][0]] for j in (i - 1, i + 1) if 0 <= j < len(sentences)]
-            rows.append((sid, rank, sentence, token_lists[i], previous | title_terms, passage_terms,
-                         max(neighbours, default=0.0)))
+    ids = sorted({sid for sentences in by_passage.values() for sid, _ in sentences})
+    if not ids:
+        return []
+    vectors = dict(zip(ids, dense.vectors(np.asarray(ids, dtype=np.int64))))
+    similarity = {sid: float(v @ query_vector) for sid, v in vectors.items()}
+    texts = {sid: s.text for sentences in by_passage.values() for sid, s in sentences}
+    tokens = dict(zip(texts, tokenize(list(texts.values()))))
+    titles = {p.doc_id: p.title for p in passages.values()}
+    title_terms = dict(zip(titles, (set(t) for t in tokenize(list(titles.values())))))
 
-    q_set = set(q_terms)
-    raw: list[dict[str, float]] = []
-    for sid, rank, sentence, tokens, context, passage_terms, neighbour in rows:
-        terms = set(tokens)
-        covered_ctx = sum(idf[t] for t in q_terms if t in terms or t in context)
-        missing = max((idf[t] for t in q_terms if t not in passage_terms), default=0.0)
-        fit = span_fit(sentence.text, question, kind)
-        typed = float(fit > 0)
-        raw.append({
-            "dense": similarity[sid],
-            "dense_neighbour": neighbour,
-            "entities": (sum(e in sentence.text for e in entities) / len(entities)) if entities else 1.0,
-            "bm25": _bm25(tokens, idf) / total,
-            "coverage_context": covered_ctx / total,
-            "missing": missing / rarest if q_terms else 1.0,
-            "typed": typed,
-            "typed_fit": fit,
-            "untyped": float(kind == OTHER),
-            "novelty": len(terms - q_set) / len(terms) if terms else 0.0,
-            "passage": 1.0 / rank,
-            "length": min(len(tokens), 60) / 30.0,
-            "speculative": speculative,
-        })
-    top_dense = max(f["dense"] for f in raw)
-    top_bm25 = max(f["bm25"] for f in raw)
-    out: list[Scored] = []
-    for (sid, rank, sentence, *_rest), features in zip(rows, raw):
-        features["dense_gap"] = features["dense"] - top_dense
-        features["bm25_gap"] = features["bm25"] - top_bm25
-        out.append(Scored(sid, sentence, passage_ids[rank - 1], features, _linear(features)))
-    out.sort(key=lambda s: -s.score)
-    return out
+    out: dict[int, Scored] = {}
+    for rank, (pid, passage) in enumerate(passages.items(), 1):
+        sentences = by_passage.get(pid, [])
+        passage_terms = set(title_terms[passage.doc_id]).union(*(tokens[sid] for sid, _ in sentences))
+        for i, (sid, sentence) in enumerate(sentences):
+            if sid in out:
+                continue
+            terms = set(tokens[sid])
+            context = title_terms[passage.doc_id] | (set(tokens[sentences[i - 1][0]]) if i > 0 else set())
+            neighbours = [similarity[sentences[j][0]] for j in (i - 1, i + 1) if 0 <= j < len(sentences)]
+            fit = span_fit(sentence.text, question, kind)
+            features = {
+                "dense": similarity[sid],
+                "dense_neighbour": max(neighbours, default=0.0),
+                "entities": (sum(e in sentence.text for e in entities) / len(entities)) if entities else 1.0,
+                "bm25": _bm25(tokens[sid], idf) / total,
+                "coverage_context": sum(idf[t] for t in q_terms if t in terms or t in context) / total,
+                "missing": max((idf[t] for t in q_terms if t not in passage_terms), default=0.0) / rarest
+                if q_terms else 1.0,
+                "typed": float(fit > 0),
+                "typed_fit": fit,
+                "untyped": float(kind == OTHER),
+                "novelty": len(terms - q_set) / len(terms) if terms else 0.0,
+                "passage": 1.0 / rank,
+                "length": min(len(tokens[sid]), 60) / 30.0,
+                "speculative": speculative,
+            }
+            out[sid] = Scored(sid, sentence, vectors[sid], features, 0.0)
+    top_dense = max(s.features["dense"] for s in out.values())
+    top_bm25 = max(s.features["bm25"] for s in out.values())
+    for s in out.values():
+        s.features["dense_gap"] = s.features["dense"] - top_dense
+        s.features["bm25_gap"] = s.features["bm25"] - top_bm25
+        s.score = _linear(s.features)
+    return sorted(out.values(), key=lambda s: -s.score)
 
 
 def confidence(scored: Sequence[Scored]) -> float:
@@ -244,27 +224,22 @@ def _bm25(tokens: list[str], idf: dict[str, float], k1: float = 1.2, b: float = 
     return score
 
 
-def _corroborating(
-    best: Scored, short: ShortAnswer | None, scored: list[Scored], dense: DenseIndex, meta: dict
-) -> list[Citation]:
+def _corroborating(best: Scored, short: ShortAnswer | None, scored: Sequence[Scored], meta: dict) -> list[Citation]:
     """Sentences of other articles that state the same fact: one citation per article."""
-    others = [s for s in scored if s.sentence.doc_id != best.sentence.doc_id]
-    if not others:
-        return []
-    ids = np.asarray([best.sentence_id] + [s.sentence_id for s in others], dtype=np.int64)
-    vectors = dense.vectors(ids)
-    similarity = vectors[1:] @ vectors[0]
     core = _core(short.text) if short else None
+    repeats = re.compile(rf"(?<!\w){re.escape(core)}(?!\w)", re.IGNORECASE) if core else None
     found: dict[str, Citation] = {}
-    for s, sim in zip(others, similarity):
-        if s.sentence.doc_id in found:
+    for s in scored:
+        if s.sentence.doc_id in found or s.sentence.doc_id == best.sentence.doc_id:
             continue
-        if core is None:
-            same = sim >= SAME_FACT_SIMILARITY
+        similarity = float(s.vector @ best.vector)
+        if repeats is None:
+            same = similarity >= SAME_FACT_SIMILARITY
         else:
             # the same value, in a sentence about the same thing: "155 Chinese soldiers" for "155 Chinese nationals"
-            repeats = re.search(rf"(?<!\w){re.escape(core)}(?!\w)", s.sentence.text, re.IGNORECASE)
-            same = bool(repeats) and (s.features["coverage_context"] >= 0.25 or sim >= SAME_TOPIC_SIMILARITY)
+            same = bool(repeats.search(s.sentence.text)) and (
+                s.features["coverage_context"] >= 0.25 or similarity >= SAME_TOPIC_SIMILARITY
+            )
         if same:
             found[s.sentence.doc_id] = _citation(s.sentence, meta)
     return list(found.values())
@@ -282,15 +257,3 @@ def _citation(sentence: Sentence, meta: dict) -> Citation:
         doc_id=sentence.doc_id, title=m["title"], source=m["source"], date=m["date"], url=m["url"],
         path=m["path"], start=sentence.start, end=sentence.end,
     )
-
-
-def _related_passages(retrieval: Retrieval, catalog: Catalog, n: int = 5) -> list[Passage]:
-    ranked = retrieval.passages[:n]
-    passages = catalog.passages([r.passage_id for r in ranked])
-    return [
-        passages[r.passage_id].model_copy(
-            update={"score": round(r.score, 6), "lexical_rank": r.lexical_rank, "dense_rank": r.dense_rank}
-        )
-        for r in ranked
-        if r.passage_id in passages
-    ]

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
+
 from qa import store
-from qa.answer import answer_question
+from qa.answer import CANDIDATE_PASSAGES, Scored, answer_question, score_sentences
 from qa.catalog import Catalog
 from qa.dense import DenseIndex
 from qa.embedding import Embedder
 from qa.errors import CorruptIndexError, EmptyQuestionError, IndexVersionError
-from qa.fusion import retrieve
+from qa.fusion import as_passages, retrieve
 from qa.indexer import build_index
 from qa.lexical import LexicalIndex
 from qa.models import Answer, Article, Passage
@@ -61,9 +62,8 @@ class QA:
             EmptyQuestionError: the question is empty or only whitespace.
         """
         question = _checked(question)
-        vector = self._embedder.encode([question])[0]
-        retrieval = retrieve(question, vector, self._lexical, self._dense, self._catalog, k=10)
-        return answer_question(question, vector, retrieval, self._catalog, self._dense, self._lexical)
+        passages, scored = self._candidates(question)
+        return answer_question(question, list(passages.values()), scored, self._catalog)
 
     def search(self, question: str, k: int = 10) -> list[Passage]:
         """The k passages that best match a question, BM25 and embedding rankings fused.
@@ -76,15 +76,19 @@ class QA:
             raise ValueError(f"k must be at least 1, not {k}")
         question = _checked(question)
         vector = self._embedder.encode([question])[0]
-        retrieval = retrieve(question, vector, self._lexical, self._dense, self._catalog, k=k)
-        passages = self._catalog.passages([r.passage_id for r in retrieval.passages])
-        return [
-            passages[r.passage_id].model_copy(
-                update={"score": r.score, "lexical_rank": r.lexical_rank, "dense_rank": r.dense_rank}
-            )
-            for r in retrieval.passages
-            if r.passage_id in passages
-        ]
+        return list(self._passages(question, vector, k).values())
+
+    def _passages(self, question: str, vector: np.ndarray, k: int) -> dict[int, Passage]:
+        ranked = retrieve(question, vector, self._lexical, self._dense, self._catalog, k=k)
+        return as_passages(ranked, self._catalog)
+
+    def _candidates(self, question: str) -> tuple[dict[int, Passage], list[Scored]]:
+        """The fused passages of a question and the scored sentences of the best ones: what `ask` decides
+        on. bench/ calls it too, so the weights are fitted and evaluated on exactly this path."""
+        vector = self._embedder.encode([question])[0]
+        passages = self._passages(question, vector, k=10)
+        best = dict(list(passages.items())[:CANDIDATE_PASSAGES])
+        return passages, score_sentences(question, vector, best, self._catalog, self._dense, self._lexical)
 
     def article(self, doc_id: str) -> Article:
         """The cleaned text and metadata of an article, so any citation can be checked.

@@ -8,17 +8,17 @@ the model never has to embed the same text twice. The two rankings are merged by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from qa.catalog import Catalog
 from qa.dense import DenseIndex
 from qa.lexical import LexicalIndex
+from qa.models import Passage
 from qa.spans import without_wh_phrase
 
 RRF_K = 60
-CONVEX_ALPHA = 0.3
 LEXICAL_DEPTH = 50
 DENSE_DEPTH = 100
 
@@ -33,14 +33,6 @@ class Ranked:
     lexical_score: float = 0.0
     dense_rank: int | None = None
     dense_score: float = 0.0
-
-
-@dataclass
-class Retrieval:
-    """The fused passages of a question, and the sentences the dense index found on the way."""
-
-    passages: list[Ranked]
-    sentence_scores: dict[int, float] = field(default_factory=dict)
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -60,29 +52,6 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) ->
     return sorted(scores.items(), key=lambda pair: -pair[1])
 
 
-def convex_fusion(
-    lexical: dict[int, float], dense: dict[int, float], alpha: float = CONVEX_ALPHA
-) -> list[tuple[int, float]]:
-    """Fuse two score lists by a weighted sum of their min-max normalised scores (missing counts as 0).
-
-    Args:
-        lexical, dense: id -> score of each ranking.
-        alpha: the weight of the dense scores, from 0 (BM25 only) to 1 (dense only).
-
-    Returns:
-        (id, fused score) pairs, best first.
-    """
-    def normalised(scores: dict[int, float]) -> dict[int, float]:
-        if not scores:
-            return {}
-        low, high = min(scores.values()), max(scores.values())
-        return {i: (v - low) / (high - low) if high > low else 1.0 for i, v in scores.items()}
-
-    lex, den = normalised(lexical), normalised(dense)
-    fused = {i: (1 - alpha) * lex.get(i, 0.0) + alpha * den.get(i, 0.0) for i in lex.keys() | den.keys()}
-    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
-
-
 def retrieve(
     question: str,
     query_vector: np.ndarray,
@@ -90,8 +59,7 @@ def retrieve(
     dense: DenseIndex,
     catalog: Catalog,
     k: int = 10,
-    fusion: str = "rrf",
-) -> Retrieval:
+) -> list[Ranked]:
     """Rank passages for a question by fusing BM25 and embedding similarity.
 
     Args:
@@ -99,11 +67,9 @@ def retrieve(
         query_vector: its embedding, shape (384,), unit length.
         lexical, dense, catalog: the open index.
         k: how many passages to return.
-        fusion: "rrf" (reciprocal rank fusion) or "convex" (weighted sum of normalised scores);
-            bench/retrieval.py compares them.
 
     Returns:
-        The top k passages, with both rankings' ranks and scores, and the sentence similarities seen.
+        The top k passages, best first, with both rankings' ranks and scores.
     """
     lexical_hits = lexical.search(without_wh_phrase(question), LEXICAL_DEPTH)
     lexical_rank = {pid: rank for rank, (pid, _score) in enumerate(lexical_hits, 1)}
@@ -121,13 +87,8 @@ def retrieve(
     dense_ranking = sorted(dense_score, key=lambda pid: -dense_score[pid])
     dense_rank = {pid: rank for rank, pid in enumerate(dense_ranking, 1)}
 
-    if fusion == "rrf":
-        fused = reciprocal_rank_fusion([[pid for pid, _ in lexical_hits], dense_ranking])[:k]
-    elif fusion == "convex":
-        fused = convex_fusion(lexical_score, dense_score)[:k]
-    else:
-        raise ValueError(f"fusion must be 'rrf' or 'convex', not {fusion!r}")
-    passages = [
+    fused = reciprocal_rank_fusion([[pid for pid, _ in lexical_hits], dense_ranking])[:k]
+    return [
         Ranked(
             passage_id=pid, score=score,
             lexical_rank=lexical_rank.get(pid), lexical_score=lexical_score.get(pid, 0.0),
@@ -135,4 +96,15 @@ def retrieve(
         )
         for pid, score in fused
     ]
-    return Retrieval(passages=passages, sentence_scores=sentence_scores)
+
+
+def as_passages(ranked: Sequence[Ranked], catalog: Catalog) -> dict[int, Passage]:
+    """The ranked passages by catalog id, best first, with text, title, fused score and both ranks."""
+    passages = catalog.passages([r.passage_id for r in ranked])
+    return {
+        r.passage_id: passages[r.passage_id].model_copy(
+            update={"score": r.score, "lexical_rank": r.lexical_rank, "dense_rank": r.dense_rank}
+        )
+        for r in ranked
+        if r.passage_id in passages
+    }
