@@ -27,7 +27,6 @@ from tui_widgets import Exchange, HelpScreen, QuestionInput, Reader, SourceLink
 
 __all__ = ["QAApp", "main"]
 
-STAGES = {"load": "Reading articles", "embed": "Embedding sentences", "write": "Writing the index"}
 
 WELCOME = (
     "Ask a question about the archive. Every answer is a sentence quoted from an article; "
@@ -256,7 +255,7 @@ class QAApp(App[int]):
         self.query_one("#status").display = True
 
     def _show_progress(self, stage: str, done: int, total: int) -> None:
-        self.query_one("#status-label", Label).update(f"{STAGES.get(stage, stage)} {done}/{total}")
+        self.query_one("#status-label", Label).update(f"{qa.BUILD_STAGES.get(stage, stage)} {done}/{total}")
         self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#status").display = True
 

@@ -1,6 +1,7 @@
 """qa: ask questions of a local archive of news articles; every answer is a quoted, cited sentence."""
 
 from qa.api import QA, build_index, open_index
+from qa.indexer import BUILD_STAGES
 from qa.errors import (
     CorpusError,
     CorruptIndexError,
@@ -31,7 +32,7 @@ from qa.models import (
 )
 
 __all__ = [
-    "QA", "build_index", "open_index",
+    "QA", "build_index", "open_index", "BUILD_STAGES",
     "Answer", "Article", "Candidate", "Citation", "IndexReport", "Passage", "Sentence", "ShortAnswer",
     "SkippedFile",
     "QAError", "CorpusError", "DocumentError", "UnsupportedFormatError", "EncodingError", "MalformedRecordError",

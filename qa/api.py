@@ -27,10 +27,6 @@ class QA:
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
         manifest = store.read_manifest(index_dir)
-        if manifest.pipeline_version != store.PIPELINE_VERSION:
-            raise IndexVersionError(
-                f"{index_dir} was built by a qa that reads articles differently; run `qa index --rebuild --index {index_dir}`"
-            )
         generation = store.generation_dir(index_dir, manifest)
         self.manifest = manifest
         self._catalog = Catalog(generation / store.CATALOG, readonly=True)

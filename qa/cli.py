@@ -8,7 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from qa.models import ShortAnswer
 
 DESCRIPTION = """\
 Ask questions of a local archive of news articles. Every answer is a sentence quoted
@@ -36,10 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.run(args)
-    except QAError as exc:
-        print(f"qa: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:  # a folder qa may not write, a full disk: the machine's word, without a traceback
+    except (QAError, OSError) as exc:  # OSError: a folder qa may not write, a full disk; no traceback either way
         print(f"qa: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -169,10 +169,10 @@ def _tui(argv: list[str]) -> int:
     return tui.main(argv)
 
 
-def _quoted(sentence: str, short: object, out: TextIO) -> str:
+def _quoted(sentence: str, short: ShortAnswer | None, out: TextIO) -> str:
     if short is None:
         return f"“{sentence}”"
-    start, end = short.start, short.end  # type: ignore[attr-defined]
+    start, end = short.start, short.end
     if out.isatty():
         return f"“{sentence[:start]}\033[1;33m{sentence[start:end]}\033[0m{sentence[end:]}”"
     return f"“{sentence}”"
@@ -186,19 +186,19 @@ def _clip(text: str, width: int) -> str:
 class _ProgressBars:
     """tqdm bars for build_index's progress callback, one bar per stage."""
 
-    _LABELS = {"load": "reading articles", "embed": "embedding sentences", "write": "writing index"}
-
     def __init__(self) -> None:
         self._bars: dict[str, object] = {}
 
     def update(self, stage: str, done: int, total: int) -> None:
         from tqdm import tqdm
 
+        from qa import BUILD_STAGES
+
         bar = self._bars.get(stage)
         if bar is None:
             for previous in self._bars.values():
                 previous.close()  # type: ignore[attr-defined]
-            bar = self._bars[stage] = tqdm(total=total, desc=self._LABELS.get(stage, stage), unit=" items",
+            bar = self._bars[stage] = tqdm(total=total, desc=BUILD_STAGES.get(stage, stage).lower(), unit=" items",
                                            file=sys.stderr, leave=True, dynamic_ncols=True)
         bar.n = done  # type: ignore[attr-defined]
         bar.refresh()  # type: ignore[attr-defined]

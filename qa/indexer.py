@@ -11,7 +11,7 @@ import numpy as np
 from qa import store
 from qa.catalog import Catalog, NewArticle
 from qa.dense import DenseIndex
-from qa.embedding import MODEL_NAME, Embedder, export_model, model_fingerprint
+from qa.embedding import FINGERPRINT_FILE, MODEL_NAME, Embedder, export_model, model_fingerprint
 from qa.documents import RawArticle, parse_article, scan_corpus
 from qa.errors import CorpusError, DocumentError, IndexStoreError, IndexVersionError
 from qa.lexical import LexicalIndex, tokenize
@@ -20,7 +20,9 @@ from qa.passages import group_passages
 from qa.sentences import split_sentences
 
 Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total), stage one of "load", "embed", "write"."""
+"""progress(stage, done, total), stage one of BUILD_STAGES."""
+
+BUILD_STAGES = {"load": "Reading articles", "embed": "Embedding sentences", "write": "Writing the index"}
 
 
 def build_index(
@@ -58,7 +60,8 @@ def build_index(
     tick = time.perf_counter()
     scan = scan_corpus(corpus_dir)
     if not scan.articles:
-        detail = f" ({len(scan.skipped)} files skipped: {scan.skipped[0].reason})" if scan.skipped else ""
+        first = scan.skipped[0] if scan.skipped else None
+        detail = f" ({len(scan.skipped)} skipped; {_where(first)}: {first.reason})" if first else ""
         raise CorpusError(f"{corpus_dir} holds no article qa can read{detail}")
     stages["scan"] = time.perf_counter() - tick
     if index_dir.exists() and not index_dir.is_dir():
@@ -87,7 +90,7 @@ def build_index(
         failed = {raw.doc_id for raw in added + updated} - {item.article.doc_id for item in items}
         if len(failed) == len(current):
             first = skipped[len(scan.skipped)]
-            raise CorpusError(f"{corpus_dir} holds no article qa can read ({len(failed)} skipped: {first.reason})")
+            raise CorpusError(f"{corpus_dir} holds no article qa can read ({len(failed)} skipped; {first.reason})")
         stages["parse_split"] = time.perf_counter() - tick
 
         # Nothing to write also when the only new articles are unreadable ones, skipped again as at the last build.
@@ -196,16 +199,14 @@ def _open_previous(index_dir: Path, fingerprint: str) -> tuple[tuple[Catalog, De
     """The current generation's catalog and vectors to build on, or None and the reason to start from scratch."""
     try:
         manifest = store.read_manifest(index_dir)
-    except IndexVersionError:
-        return None, f"the index in {index_dir} is in another format than this qa writes ({store.SCHEMA_VERSION}); rebuilding it from scratch"
+    except IndexVersionError as exc:
+        return None, f"{str(exc).split(';')[0]}: rebuilding it from scratch"
     except IndexStoreError as exc:
         if (index_dir / store.MANIFEST).exists():
             return None, f"the previous index could not be read ({exc}); building from scratch"
         return None, None
     if manifest.model_fingerprint != fingerprint:
         return None, "the embedding model changed since the last build; re-embedding every article"
-    if manifest.pipeline_version != store.PIPELINE_VERSION:
-        return None, "this qa reads and splits articles differently from the one that built the index; re-indexing every article"
     try:
         gen = store.generation_dir(index_dir, manifest)
         return (Catalog(gen / store.CATALOG, readonly=True), DenseIndex.load(gen / store.DENSE)), None
@@ -215,6 +216,10 @@ def _open_previous(index_dir: Path, fingerprint: str) -> tuple[tuple[Catalog, De
 
 def _exported_fingerprint(model_dir: Path) -> str | None:
     try:
-        return (model_dir / "fingerprint.txt").read_text().strip()
+        return (model_dir / FINGERPRINT_FILE).read_text().strip()
     except OSError:
         return None
+
+
+def _where(skipped: SkippedFile) -> str:
+    return f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path

@@ -58,7 +58,7 @@ def read_manifest(index_dir: Path) -> Manifest:
     Raises:
         IndexNotFoundError: the folder or its manifest does not exist.
         CorruptIndexError: the manifest is not valid JSON of the expected shape.
-        IndexVersionError: the manifest was written by another schema version.
+        IndexVersionError: the manifest was written by another schema or pipeline version.
     """
     path = index_dir / MANIFEST
     if not index_dir.is_dir() or not path.is_file():
@@ -73,9 +73,15 @@ def read_manifest(index_dir: Path) -> Manifest:
             f"run `qa index --rebuild --index {index_dir}`"
         )
     try:
-        return Manifest.model_validate(raw)
+        manifest = Manifest.model_validate(raw)
     except ValidationError as exc:
         raise CorruptIndexError(f"{path} is not a valid manifest; rebuild with `qa index --rebuild`") from exc
+    if manifest.pipeline_version != PIPELINE_VERSION:
+        raise IndexVersionError(
+            f"{index_dir} was built by a qa that reads and splits articles differently; "
+            f"run `qa index --rebuild --index {index_dir}`"
+        )
+    return manifest
 
 
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:

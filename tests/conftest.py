@@ -43,10 +43,8 @@ def bot(default_index: Path) -> Iterator[qa.QA]:
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """all-MiniLM-L6-v2 exported to ONNX once per test run (about 5 s)."""
-    from qa.embedding import export_model
+def model_dir(default_index: Path) -> Path:
+    """all-MiniLM-L6-v2 as build_index exported it to ONNX for the default index."""
+    from qa import store
 
-    target = tmp_path_factory.mktemp("onnx") / "model"
-    export_model(target)
-    return target
+    return default_index / store.MODEL_DIR

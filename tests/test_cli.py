@@ -65,6 +65,7 @@ def test_index_prints_a_one_line_summary(small_corpus: Path, tmp_path: Path, cap
         (["ask", "   "], "question is empty"),
         (["ask", "who?", "--index", "/nonexistent/index"], "no index in /nonexistent/index"),
         (["index", "/nonexistent/corpus", "--index", "/tmp/qa-never"], "/nonexistent/corpus"),
+        (["index", str(Path(__file__).parent / "data" / "only_bad"), "--index", "/tmp/qa-never"], "bad.jsonl:1"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_a_nonzero_exit(

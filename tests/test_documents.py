@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.documents import load_article, parse_article, scan_corpus
-from qa.errors import CorpusError, EmptyDocumentError, EncodingError, MalformedRecordError
+from qa.errors import CorpusError, EmptyDocumentError, EncodingError, MalformedRecordError, UnsupportedFormatError
 from qa.sentences import split_sentences
 
 DATA = Path(__file__).parent / "data"
@@ -328,3 +328,10 @@ def test_breadcrumbs_share_rows_and_photo_credits_go(tmp_path: Path) -> None:
         "The coastal road between Alnmouth and Amble was closed on Sunday after waves threw rocks onto it.",
         "Highways officers said it would reopen once the debris had been cleared, probably by Tuesday.",
     ]
+
+
+def test_loading_a_pdf_is_an_unsupported_format(tmp_path: Path) -> None:
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4")
+
+    with pytest.raises(UnsupportedFormatError, match="report.pdf"):
+        load_article(tmp_path / "report.pdf", tmp_path)

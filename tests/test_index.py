@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -66,17 +65,16 @@ def test_changing_an_article_re_embeds_it(small_corpus: Path, tmp_path: Path):
 
     assert (report.added, report.updated, report.removed) == (0, 1, 0)
     with qa.open_index(index) as bot:
-        sentences = report.sentences
-        assert bot.counts["sentences"] == sentences
-        assert report.embedded == len([s for s in _sentences_of(bot, "004_fd5b037eee5d7828")])
+        assert report.embedded == len(_sentences_of(bot, "004_fd5b037eee5d7828"))
         assert "Kim Jong Un" in bot.article("004_fd5b037eee5d7828").text
 
 
 def test_deleting_an_article_removes_it_from_both_indexes(small_corpus: Path, tmp_path: Path):
     index = tmp_path / "index"
-    qa.build_index(small_corpus, index)
+    first = qa.build_index(small_corpus, index)
     with qa.open_index(index) as bot:
         assert "000_404809e14ec4b5ef" in _search_docs(bot, "Rui Zhao Zaporizhia")
+        gone = len(_sentences_of(bot, "000_404809e14ec4b5ef"))
     (small_corpus / "000_404809e14ec4b5ef.txt").unlink()
 
     report = qa.build_index(small_corpus, index)
@@ -84,7 +82,7 @@ def test_deleting_an_article_removes_it_from_both_indexes(small_corpus: Path, tm
     assert (report.added, report.updated, report.removed) == (0, 0, 1)
     with qa.open_index(index) as bot:
         assert "000_404809e14ec4b5ef" not in _search_docs(bot, "Rui Zhao Zaporizhia")
-        assert bot.counts["sentences"] == report.sentences
+        assert report.sentences == first.sentences - gone  # its vectors left FAISS (open_index checks the count)
         with pytest.raises(KeyError):
             bot.article("000_404809e14ec4b5ef")
 
