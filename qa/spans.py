@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 COUNT, NAME, DATE, PLACE, DURATION, QUOTE, OTHER = "count", "name", "date", "place", "duration", "quote", "other"
 
@@ -90,7 +91,6 @@ class Span:
     start: int
     end: int
     text: str
-    kind: str
 
 
 _WH_MODIFIER = re.compile(r"\bhow\s+(many|much|long|far|old|often|soon|big|large)\b", re.IGNORECASE)
@@ -124,10 +124,9 @@ def expected_type(question: str) -> str:
 
 def find_spans(sentence: str, kind: str, question: str) -> list[Span]:
     """Spans of the sentence of the given type whose words are not all words of the question."""
-    q_words = {w.lower() for w in re.findall(r"\w+", question)}
+    q_words = _question_words(question)
     spans: list[Span] = []
-    for match, span_kind in _raw_spans(sentence, kind):
-        start, end = match
+    for start, end in _raw_spans(sentence, kind):
         text = sentence[start:end].strip(" ,.;:")
         start = sentence.index(text, start) if text else start
         words = {w.lower() for w in re.findall(r"\w+", text)}
@@ -135,7 +134,7 @@ def find_spans(sentence: str, kind: str, question: str) -> list[Span]:
             continue
         if kind == COUNT and re.fullmatch(r"(?:in\s+)?(?:1[89]|20)\d{2}", text):
             continue  # a year is a date, not a count
-        spans.append(Span(start, start + len(text), text, span_kind))
+        spans.append(Span(start, start + len(text), text))
     return spans
 
 
@@ -156,6 +155,7 @@ def span_fit(sentence: str, question: str, kind: str | None = None) -> float:
     return 0.0 if found is None else 1.0 / (1.0 + math.exp(-found[1]))
 
 
+@lru_cache(maxsize=256)  # span_fit scores every candidate; best_span then asks again for the winner
 def _ranked_span(sentence: str, question: str, kind: str) -> tuple[Span, float] | None:
     if kind == OTHER:
         return None
@@ -180,16 +180,16 @@ def _ranked_span(sentence: str, question: str, kind: str) -> tuple[Span, float] 
     return best, score(best)
 
 
-def _raw_spans(sentence: str, kind: str) -> list[tuple[tuple[int, int], str]]:
+def _raw_spans(sentence: str, kind: str) -> list[tuple[int, int]]:
     if kind == COUNT:
-        return [(m.span(), COUNT) for m in _COUNT_RE.finditer(sentence)]
+        return [m.span() for m in _COUNT_RE.finditer(sentence)]
     if kind == DURATION:
-        return [(m.span(), DURATION) for m in _DURATION_RE.finditer(sentence)]
+        return [m.span() for m in _DURATION_RE.finditer(sentence)]
     if kind == DATE:
-        return [(m.span(), DATE) for m in _DATE_RE.finditer(sentence)]
+        return [m.span() for m in _DATE_RE.finditer(sentence)]
     if kind == QUOTE:
-        quoted = [(m.span(1), QUOTE) for m in _QUOTE_RE.finditer(sentence)]
-        return quoted or [(m.span(1), QUOTE) for m in _SPEECH_RE.finditer(sentence)]
+        quoted = [m.span(1) for m in _QUOTE_RE.finditer(sentence)]
+        return quoted or [m.span(1) for m in _SPEECH_RE.finditer(sentence)]
     if kind in (NAME, PLACE):
         out = []
         for m in _NAME_RE.finditer(sentence):
@@ -204,7 +204,7 @@ def _raw_spans(sentence: str, kind: str) -> list[tuple[tuple[int, int], str]]:
             start = sentence.index(text, m.start()) if text in sentence[m.start():m.end()] else m.start()
             if text.endswith(("'s", "’s")):
                 text = text[:-2]
-            out.append(((start, start + len(text)), kind))
+            out.append((start, start + len(text)))
         return out
     return []
 
@@ -222,8 +222,19 @@ def _stem(word: str) -> str:
     return word[:5] if len(word) > 5 else word
 
 
+@lru_cache(maxsize=64)
+def _question_words(question: str) -> frozenset[str]:
+    # cached: every candidate sentence of a question asks for the same sets
+    return frozenset(w.lower() for w in re.findall(r"\w+", question))
+
+
+@lru_cache(maxsize=64)
+def _question_stems(question: str) -> frozenset[str]:
+    return frozenset(_stem(w) for w in re.findall(r"\w+", question) if w.lower() not in _FUNCTION_WORDS)
+
+
 def _question_word_positions(sentence: str, question: str) -> list[tuple[int, int]]:
-    q_stems = {_stem(w) for w in re.findall(r"\w+", question) if w.lower() not in _FUNCTION_WORDS}
+    q_stems = _question_stems(question)
     return [m.span() for m in re.finditer(r"\w+", sentence) if _stem(m.group(0)) in q_stems]
 
 
