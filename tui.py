@@ -2,7 +2,7 @@
 
 Run it with `qa tui` or `python tui.py [--corpus DIR] [--index DIR]`. The app only calls the public API
 (`qa.open_index`, `QA.ask`, `QA.article`, `qa.build_index`); every one of those runs in a thread worker so
-typing never stalls. The widgets it shows live in tui_widgets.py, the styles in tui.tcss beside this file.
+typing never stalls. The widgets it shows live in tui_widgets.py, the styles in tui_styles.py.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 
 import qa
+from tui_styles import CSS as STYLES
 from tui_widgets import Exchange, HelpScreen, QuestionInput, Reader, SourceLink
 
 __all__ = ["QAApp", "main"]
@@ -37,7 +38,7 @@ WELCOME = (
 class QAApp(App[int]):
     """A chat with the archive: questions in, quoted sentences with their sources out."""
 
-    CSS_PATH = "tui.tcss"
+    CSS = STYLES
     TITLE = "qa"
     SUB_TITLE = "ask the news archive"
     BINDINGS = [

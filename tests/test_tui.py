@@ -200,3 +200,31 @@ def test_the_answered_screen(corpus_dir: Path, default_index: Path, snap_compare
         await ask(pilot, ZELENSKY)
 
     assert snap_compare(QAApp(corpus_dir, default_index), terminal_size=SIZE, run_before=ask_zelensky)
+
+
+def test_the_chat_starts_from_the_modules_an_install_carries(tmp_path: Path, corpus_dir: Path, default_index: Path) -> None:
+    # A wheel carries the modules pyproject.toml lists and no file beside them: the chat must need nothing else.
+    import subprocess
+    import sys
+    import tomllib
+
+    repo = Path(__file__).resolve().parent.parent
+    modules = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["py-modules"]
+    installed = tmp_path / "site"
+    installed.mkdir()
+    for name in modules:
+        shutil.copy(repo / f"{name}.py", installed)
+    script = (
+        "import asyncio, sys\n"
+        f"sys.path.insert(0, {str(installed)!r})\n"
+        "import tui\n"
+        f"assert tui.__file__.startswith({str(installed)!r}), tui.__file__\n"
+        "async def run():\n"
+        f"    async with tui.QAApp({str(corpus_dir)!r}, {str(default_index)!r}).run_test() as pilot:\n"
+        "        await pilot.app.workers.wait_for_complete()\n"
+        "        print('reader shown:', pilot.app.query_one('#reader').display)\n"
+        "asyncio.run(run())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "reader shown: False" in done.stdout  # the stylesheet hides the reader until an article is opened

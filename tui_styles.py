@@ -1,5 +1,11 @@
-/* Styles of tui.py: the chat on the left, the article reader on the right when open. */
+"""The chat's stylesheet (Textual CSS): the chat on the left, the article reader on the right when open.
 
+A Python module rather than a .tcss file so that it installs with tui.py wherever tui.py goes: a wheel
+carries top-level modules but not the data files beside them, and Textual refuses to start without its
+CSS_PATH file.
+"""
+
+CSS = """
 #body {
     height: 1fr;
 }
@@ -144,3 +150,4 @@ HelpScreen {
 #help .hint {
     color: $text-muted;
 }
+"""
