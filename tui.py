@@ -203,6 +203,11 @@ class QAApp(App[int]):
                     except qa.IndexNotFoundError:
                         missing = f"No index in {self.index_dir}/ yet: building one from {self.corpus_dir}/."
                         self._ui(self._say, missing)
+                    except qa.IndexVersionError:
+                        # derived data in an older format: the corpus is at hand, so rebuild rather than ask
+                        older = (f"The index in {self.index_dir}/ was written by another version of qa: "
+                                 f"rebuilding it from {self.corpus_dir}/.")
+                        self._ui(self._say, older)
                 self._ui(self._show_status, f"Indexing {self.corpus_dir}/…")
                 report = qa.build_index(self.corpus_dir, self.index_dir, rebuild=from_scratch,
                                         progress=self._progress())

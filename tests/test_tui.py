@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -175,6 +176,24 @@ async def test_a_corrupt_index_is_reported_and_can_be_rebuilt(
 
         await pilot.press("ctrl+r")
         await settle(pilot)
+        exchange = await ask(pilot, ZELENSKY)
+        assert exchange.answer.found
+
+
+async def test_an_index_from_another_version_of_qa_is_rebuilt_at_start(
+    corpus_dir: Path, default_index: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "index"
+    shutil.copytree(default_index, index)
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest["pipeline_version"] = "0"
+    (index / "manifest.json").write_text(json.dumps(manifest))
+
+    async with QAApp(corpus_dir, index).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        said = [shown(w) for w in pilot.app.query(".system")]
+        assert any("another version of qa: rebuilding" in line for line in said)
+        assert any(line.startswith("Index built: 5 added") for line in said)
         exchange = await ask(pilot, ZELENSKY)
         assert exchange.answer.found
 
