@@ -60,9 +60,7 @@ def build_index(
     tick = time.perf_counter()
     scan = scan_corpus(corpus_dir)
     if not scan.articles:
-        first = scan.skipped[0] if scan.skipped else None
-        detail = f" ({len(scan.skipped)} skipped; {_where(first)}: {first.reason})" if first else ""
-        raise CorpusError(f"{corpus_dir} holds no article qa can read{detail}")
+        raise _nothing_readable(corpus_dir, scan.skipped, scan.skipped[0] if scan.skipped else None)
     stages["scan"] = time.perf_counter() - tick
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexStoreError(f"{index_dir} is a file, not an index folder; pass another --index")
@@ -89,8 +87,7 @@ def build_index(
         items = _prepare(added + updated, skipped, progress)
         failed = {raw.doc_id for raw in added + updated} - {item.article.doc_id for item in items}
         if len(failed) == len(current):
-            first = skipped[len(scan.skipped)]
-            raise CorpusError(f"{corpus_dir} holds no article qa can read ({len(failed)} skipped; {first.reason})")
+            raise _nothing_readable(corpus_dir, skipped, skipped[len(scan.skipped)])  # first unreadable article
         stages["parse_split"] = time.perf_counter() - tick
 
         # Nothing to write also when the only new articles are unreadable ones, skipped again as at the last build.
@@ -219,6 +216,13 @@ def _exported_fingerprint(model_dir: Path) -> str | None:
         return (model_dir / FINGERPRINT_FILE).read_text().strip()
     except OSError:
         return None
+
+
+def _nothing_readable(corpus_dir: Path, skipped: list[SkippedFile], first: SkippedFile | None) -> CorpusError:
+    if first is None:
+        return CorpusError(f"{corpus_dir} holds no article qa can read")
+    where = "" if first.reason.startswith(first.path) else f"{_where(first)}: "
+    return CorpusError(f"{corpus_dir} holds no article qa can read ({len(skipped)} skipped; {where}{first.reason})")
 
 
 def _where(skipped: SkippedFile) -> str:
