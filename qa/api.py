@@ -12,7 +12,7 @@ from qa.answer import CANDIDATE_PASSAGES, Scored, answer_question, score_sentenc
 from qa.catalog import Catalog
 from qa.dense import DenseIndex
 from qa.embedding import Embedder
-from qa.errors import CorruptIndexError, EmptyQuestionError, IndexVersionError
+from qa.errors import EmptyQuestionError, IndexVersionError
 from qa.fusion import as_passages, retrieve
 from qa.indexer import build_index
 from qa.lexical import LexicalIndex
@@ -29,8 +29,7 @@ class QA:
         manifest = store.read_manifest(index_dir)
         generation = store.generation_dir(index_dir, manifest)
         self.manifest = manifest
-        self._catalog = Catalog(generation / store.CATALOG, readonly=True)
-        self._dense = DenseIndex.load(generation / store.DENSE)
+        self._dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences)
         self._lexical = LexicalIndex.load(generation / store.LEXICAL)
         self._embedder = Embedder(index_dir / store.MODEL_DIR)
         if self._embedder.fingerprint != manifest.model_fingerprint:
@@ -38,11 +37,7 @@ class QA:
                 f"{index_dir} was embedded with another model than the one in {index_dir / store.MODEL_DIR}; "
                 f"run `qa index --rebuild --index {index_dir}`"
             )
-        if len(self._dense) != manifest.sentences:
-            raise CorruptIndexError(
-                f"{generation / store.DENSE} holds {len(self._dense)} vectors for {manifest.sentences} sentences; "
-                "rebuild with `qa index --rebuild`"
-            )
+        self._catalog = Catalog(generation / store.CATALOG, readonly=True)  # last: the one load that needs closing
 
     def ask(self, question: str) -> Answer:
         """Answer a question with a sentence quoted from the archive, or say that it holds no answer.

@@ -65,16 +65,17 @@ class Catalog:
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        if readonly and not path.is_file():
+            raise CorruptIndexError(f"{path} is missing; rebuild the index with `qa index`")
+        uri = f"file:{path}?mode=ro" if readonly else str(path)
+        self._db = sqlite3.connect(uri, uri=readonly, check_same_thread=False)
         try:
             if readonly:
-                if not path.is_file():
-                    raise CorruptIndexError(f"{path} is missing; rebuild the index with `qa index`")
-                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
                 self._db.execute("SELECT count(*) FROM articles").fetchone()
             else:
-                self._db = sqlite3.connect(path, check_same_thread=False)
                 self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
+            self._db.close()  # the exception's traceback would keep it open until the next garbage collection
             raise CorruptIndexError(f"{path} is not a readable index catalog ({exc}); rebuild with `qa index --rebuild`") from exc
 
     def close(self) -> None:
@@ -137,9 +138,11 @@ class Catalog:
     def copy_to(self, target: Path) -> Catalog:
         """Copy this catalog into a new file (the next generation) and open the copy for writing."""
         dest = sqlite3.connect(target)
-        with dest:
-            self._db.backup(dest)
-        dest.close()
+        try:
+            with dest:
+                self._db.backup(dest)
+        finally:
+            dest.close()
         return Catalog(target)
 
     def _next_id(self, table: str) -> int:

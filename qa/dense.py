@@ -150,7 +150,7 @@ class DenseIndex:
             tmp.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, path: Path) -> DenseIndex:
+    def load(cls, path: Path, expected: int | None = None) -> DenseIndex:
         """Open an index written by `save`, memory-mapping its vectors.
 
         Mapping takes milliseconds whatever the size and keeps the vectors in the shared page cache instead
@@ -158,17 +158,19 @@ class DenseIndex:
 
         Args:
             path: the file written by `save`.
+            expected: how many vectors it must hold (the manifest's sentence count), if known.
 
         Returns:
             The DenseIndex.
 
         Raises:
-            CorruptIndexError: the file is missing, truncated or not a qa dense index.
+            CorruptIndexError: the file is missing, truncated, not a qa dense index, or holds another number
+                of vectors than expected.
         """
         import faiss
 
         path = Path(path)
-        hint = "rebuild the index (`qa index --rebuild`)"
+        hint = "run `qa index` to rebuild it"
         if not path.is_file():
             raise CorruptIndexError(f"the dense index file {path} is missing; {hint}")
         try:
@@ -182,11 +184,13 @@ class DenseIndex:
         # A mapped read does not notice a few missing bytes at the end (the page is zero-filled): check the
         # size against an empty index of the same dimension plus one vector and one id per entry.
         empty = len(faiss.serialize_index(faiss.IndexIDMap2(faiss.IndexFlatIP(index.d))))
-        expected = empty + index.ntotal * (4 * index.d + 8)
-        if path.stat().st_size != expected:
+        size = empty + index.ntotal * (4 * index.d + 8)
+        if path.stat().st_size != size:
             raise CorruptIndexError(
-                f"the dense index file {path} has {path.stat().st_size} bytes, expected {expected}; {hint}"
+                f"the dense index file {path} has {path.stat().st_size} bytes, expected {size}; {hint}"
             )
+        if expected is not None and index.ntotal != expected:
+            raise CorruptIndexError(f"{path} holds {index.ntotal} vectors for {expected} sentences; {hint}")
         return cls(index, path)
 
     def _ids(self) -> np.ndarray:

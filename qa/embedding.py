@@ -89,6 +89,14 @@ def _fingerprint(weights: str, weights_mtime: int, tokenizer: str, tokenizer_mti
     return digest.hexdigest()[:16]
 
 
+def exported_fingerprint(model_dir: Path) -> str | None:
+    """The fingerprint recorded by `export_model` in `model_dir`, or None when there is none to read."""
+    try:
+        return (Path(model_dir) / FINGERPRINT_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+
+
 def export_model(target_dir: Path, quantize: bool = False) -> None:
     """Export the packaged model to ONNX in `target_dir` (model.onnx, tokenizer.json, fingerprint.txt).
 
@@ -201,8 +209,7 @@ class Embedder:
             (a question), one per physical core for larger batches (each setting loads its own session).
 
     Raises:
-        ModelUnavailableError: a file of the model folder is missing.
-        CorruptIndexError: model.onnx or tokenizer.json is truncated or unreadable.
+        CorruptIndexError: a file of the model folder is missing, truncated or unreadable.
     """
 
     def __init__(self, model_dir: Path, threads: int | None = None) -> None:
@@ -211,10 +218,8 @@ class Embedder:
         paths = {name: self.model_dir / name for name in (MODEL_FILE, TOKENIZER_FILE, FINGERPRINT_FILE)}
         for path in paths.values():
             if not path.is_file():
-                raise ModelUnavailableError(
-                    f"the embedding model is missing {path}; rebuild the index (`qa index --rebuild`) to export it again"
-                )
-        self.fingerprint: str = paths[FINGERPRINT_FILE].read_text(encoding="utf-8").strip()
+                raise CorruptIndexError(f"the index's copy of the model is missing {path}; run `qa index` to export it again")
+        self.fingerprint: str = exported_fingerprint(self.model_dir) or ""
         self._tokenizer = _load_tokenizer(paths[TOKENIZER_FILE])
         self._sessions: dict[int, onnxruntime.InferenceSession] = {}
         self._session(self._threads_for(1))
@@ -303,7 +308,7 @@ def _load_tokenizer(path: Path):  # type: ignore[no-untyped-def]
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as exc:
         raise CorruptIndexError(
-            f"{path} is unreadable ({exc}); rebuild the index (`qa index --rebuild`) to export the model again"
+            f"{path} is unreadable ({exc}); run `qa index` to export the model again"
         ) from exc
     tokenizer.no_padding()
     tokenizer.enable_truncation(MAX_SEQ_LENGTH)
@@ -322,7 +327,7 @@ def _load_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     except Exception as exc:
         raise CorruptIndexError(
             f"{path} is not a readable ONNX model ({type(exc).__name__}); "
-            "rebuild the index (`qa index --rebuild`) to export the model again"
+            "run `qa index` to export the model again"
         ) from exc
     names = {i.name for i in session.get_inputs()}
     if names != {"input_ids", "attention_mask", "token_type_ids"}:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from qa import store
 from qa.catalog import Catalog, NewArticle
 from qa.dense import DenseIndex
-from qa.embedding import FINGERPRINT_FILE, MODEL_NAME, Embedder, export_model, model_fingerprint
+from qa.embedding import MODEL_NAME, Embedder, export_model, exported_fingerprint, model_fingerprint
 from qa.documents import RawArticle, parse_article, scan_corpus
 from qa.errors import CorpusError, DocumentError, IndexStoreError, IndexVersionError
 from qa.lexical import LexicalIndex, tokenize
@@ -66,15 +67,15 @@ def build_index(
         raise IndexStoreError(f"{index_dir} is a file, not an index folder; pass another --index")
     index_dir.mkdir(parents=True, exist_ok=True)
 
-    with store.BuildLock(index_dir, wait=wait):
+    with store.BuildLock(index_dir, wait=wait), ExitStack() as cleanup:
         tick = time.perf_counter()
         fingerprint = model_fingerprint()
-        model_dir = index_dir / store.MODEL_DIR
-        if _exported_fingerprint(model_dir) != fingerprint:
-            export_model(model_dir)
+        embedder = _model(index_dir / store.MODEL_DIR, fingerprint, fresh=rebuild)
         stages["model"] = time.perf_counter() - tick
 
         previous, reason = (None, "rebuild requested") if rebuild else _open_previous(index_dir, fingerprint)
+        if previous:
+            cleanup.callback(previous[0].close)  # whichever way the build ends
         old_hashes = previous[0].content_hashes() if previous else {}
         current = {raw.doc_id: raw for raw in scan.articles}
         added = [raw for doc_id, raw in current.items() if doc_id not in old_hashes]
@@ -92,9 +93,7 @@ def build_index(
 
         # Nothing to write also when the only new articles are unreadable ones, skipped again as at the last build.
         if previous and not items and not updated and not removed:
-            catalog, _dense = previous
-            articles, passages, sentences = catalog.counts()
-            catalog.close()
+            articles, passages, sentences = previous[0].counts()
             return IndexReport(
                 index_dir=str(index_dir), added=0, updated=0, removed=0, unchanged=unchanged,
                 skipped=skipped, articles=articles, passages=passages, sentences=sentences, embedded=0,
@@ -103,7 +102,6 @@ def build_index(
 
         tick = time.perf_counter()
         texts = [item.article.text[s:e] for item in items for s, e in item.sentence_spans]
-        embedder = Embedder(model_dir)
         vectors = embedder.encode(texts, progress=(lambda d, t: progress("embed", d, t)) if progress else None)
         stages["embed"] = time.perf_counter() - tick
 
@@ -114,10 +112,10 @@ def build_index(
         if previous:
             old_catalog, dense = previous
             catalog = old_catalog.copy_to(staging / store.CATALOG)
-            old_catalog.close()
         else:
             catalog = Catalog(staging / store.CATALOG)
             dense = DenseIndex.create()
+        cleanup.callback(catalog.close)
         gone = removed + [raw.doc_id for raw in updated]
         gone_sentences, _ = catalog.delete_articles(gone)
         new_sentences, _ = catalog.insert_articles(items)
@@ -206,16 +204,22 @@ def _open_previous(index_dir: Path, fingerprint: str) -> tuple[tuple[Catalog, De
         return None, "the embedding model changed since the last build; re-embedding every article"
     try:
         gen = store.generation_dir(index_dir, manifest)
-        return (Catalog(gen / store.CATALOG, readonly=True), DenseIndex.load(gen / store.DENSE)), None
+        dense = DenseIndex.load(gen / store.DENSE, expected=manifest.sentences)
+        return (Catalog(gen / store.CATALOG, readonly=True), dense), None
     except IndexStoreError as exc:
         return None, f"the previous index could not be read ({exc}); building from scratch"
 
 
-def _exported_fingerprint(model_dir: Path) -> str | None:
-    try:
-        return (model_dir / FINGERPRINT_FILE).read_text().strip()
-    except OSError:
-        return None
+def _model(model_dir: Path, fingerprint: str, fresh: bool) -> Embedder:
+    """The index's copy of the model, exported again when asked to, when it is another model's, or when it
+    does not load: it is derived from the packaged model, so a damaged one is rewritten, not reported."""
+    if not fresh and exported_fingerprint(model_dir) == fingerprint:
+        try:
+            return Embedder(model_dir, threads=0)  # one session, with every core, for the whole build
+        except IndexStoreError:
+            pass
+    export_model(model_dir)
+    return Embedder(model_dir, threads=0)
 
 
 def _nothing_readable(corpus_dir: Path, skipped: list[SkippedFile], first: SkippedFile | None) -> CorpusError:

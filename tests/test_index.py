@@ -198,6 +198,39 @@ def test_a_truncated_index_file_is_reported(default_index: Path, tmp_path: Path)
         qa.open_index(broken)
 
 
+def test_the_next_build_repairs_a_damaged_copy_of_the_model(default_index: Path, corpus_dir: Path, tmp_path: Path):
+    broken = tmp_path / "broken"
+    shutil.copytree(default_index, broken)
+    onnx = broken / store.MODEL_DIR / "model.onnx"
+    onnx.write_bytes(onnx.read_bytes()[:1000])
+    with pytest.raises(qa.CorruptIndexError, match="model.onnx"):
+        qa.open_index(broken)
+
+    report = qa.build_index(corpus_dir, broken)
+
+    assert report.embedded == 0  # the vectors were fine: only the model copy is written again
+    with qa.open_index(broken) as bot:
+        assert bot.ask("how many Chinese nationals did Zelensky claim?").found
+
+
+def test_the_next_build_repairs_vectors_that_do_not_match_the_sentences(
+    default_index: Path, corpus_dir: Path, tmp_path: Path
+):
+    from qa.dense import DenseIndex
+
+    broken = tmp_path / "broken"
+    shutil.copytree(default_index, broken)
+    DenseIndex.create().save(broken / store.read_manifest(broken).generation / store.DENSE)  # a valid file, no vectors
+    with pytest.raises(qa.CorruptIndexError, match="0 vectors for 90 sentences"):
+        qa.open_index(broken)
+
+    report = qa.build_index(corpus_dir, broken)
+
+    assert report.full_rebuild and "0 vectors" in (report.reason or "")
+    with qa.open_index(broken) as bot:
+        assert bot.ask("how many Chinese nationals did Zelensky claim?").found
+
+
 def test_an_index_of_another_schema_version_is_refused(default_index: Path, tmp_path: Path):
     old = tmp_path / "old"
     shutil.copytree(default_index, old)
