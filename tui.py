@@ -58,8 +58,6 @@ class QAApp(App[int]):
         self.index_dir = Path(index_dir)
         self.bot: qa.QA | None = None
         self._bot_lock = threading.Lock()
-        self._building = False
-        self._unreadable = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -77,7 +75,6 @@ class QAApp(App[int]):
         # Tab then goes straight from the box to the answers, not via the scrolling pane around them.
         self.query_one("#chat").can_focus = False
         self.query_one(QuestionInput).focus()
-        self._building = True
         self._index_worker(build=False)
 
     def on_unmount(self) -> None:
@@ -188,45 +185,50 @@ class QAApp(App[int]):
         if self._building:
             self.notify("The index is already being built.", severity="warning")
             return
-        self._building = True
-        self._index_worker(build=True, from_scratch=from_scratch or self._unreadable)
+        self._index_worker(build=True, from_scratch=from_scratch)
+
+    @property
+    def _building(self) -> bool:
+        return any(w.group == "index" and not w.is_finished for w in self.workers)
 
     @work(thread=True, group="index")
     def _index_worker(self, build: bool, from_scratch: bool = False) -> None:
         try:
             with self._bot_lock:
-                if not build:
-                    self._ui(self._show_status, "Loading the index…")
-                    try:
-                        self._replace_bot(qa.open_index(self.index_dir))
-                        return
-                    except qa.IndexNotFoundError:
-                        missing = f"No index in {self.index_dir}/ yet: building one from {self.corpus_dir}/."
-                        self._ui(self._say, missing)
-                    except qa.IndexVersionError:
-                        # derived data in an older format: the corpus is at hand, so rebuild rather than ask
-                        older = (f"The index in {self.index_dir}/ was written by another version of qa: "
-                                 f"rebuilding it from {self.corpus_dir}/.")
-                        self._ui(self._say, older)
-                self._ui(self._show_status, f"Indexing {self.corpus_dir}/…")
-                report = qa.build_index(self.corpus_dir, self.index_dir, rebuild=from_scratch,
-                                        progress=self._progress())
-                self._ui(self._say, f"Index built: {report.summary()}")
-                self.notify(report.summary(), title="Index built", markup=False)
-                self._ui(self._show_status, "Loading the index…")
-                self._replace_bot(qa.open_index(self.index_dir))
-        except qa.QAError as exc:
-            # An index that exists but cannot be opened is not worth updating: the next ctrl+r starts afresh.
-            self._unreadable = isinstance(exc, qa.IndexStoreError) and not isinstance(exc, qa.IndexLockedError)
-            hint = "\nPress ctrl+r to rebuild the index." if self._unreadable else ""
+                if build or not self._open():
+                    self._build(from_scratch)
+        except (qa.QAError, OSError) as exc:  # OSError: an index folder that cannot be written, a full disk
+            # build_index repairs a damaged index, so ctrl+r is the way out of every store error but a lock
+            fixable = isinstance(exc, qa.IndexStoreError) and not isinstance(exc, qa.IndexLockedError)
+            hint = "\nPress ctrl+r to rebuild the index." if fixable else ""
             self._ui(self._say, f"⚠ {exc}{hint}", "error")
             self.notify(f"{exc}{hint}", title="Index", severity="error", markup=False)
         finally:
-            self._building = False
             self._ui(self._hide_status)
 
+    def _open(self) -> bool:
+        """Open the index; False when there is none yet, or one another version of qa wrote, to build instead."""
+        self._ui(self._show_status, "Loading the index…")
+        try:
+            self._replace_bot(qa.open_index(self.index_dir))
+            return True
+        except qa.IndexNotFoundError:
+            self._ui(self._say, f"No index in {self.index_dir}/ yet: building one from {self.corpus_dir}/.")
+        except qa.IndexVersionError:
+            # derived data in an older format: the corpus is at hand, so rebuild rather than ask
+            self._ui(self._say, f"The index in {self.index_dir}/ was written by another version of qa: "
+                                f"rebuilding it from {self.corpus_dir}/.")
+        return False
+
+    def _build(self, from_scratch: bool) -> None:
+        self._ui(self._show_status, f"Indexing {self.corpus_dir}/…")
+        report = qa.build_index(self.corpus_dir, self.index_dir, rebuild=from_scratch, progress=self._progress())
+        self._ui(self._say, f"Index built: {report.summary()}")
+        self.notify(report.summary(), title="Index built", markup=False)
+        self._ui(self._show_status, "Loading the index…")
+        self._replace_bot(qa.open_index(self.index_dir))
+
     def _replace_bot(self, bot: qa.QA) -> None:
-        self._unreadable = False
         old, self.bot = self.bot, bot
         if old is not None:
             old.close()
@@ -238,7 +240,7 @@ class QAApp(App[int]):
             now = time.monotonic()
             if stage != last["stage"] or done >= total or now - float(last["time"]) > 0.1:
                 last.update(stage=stage, time=now)
-                self._ui(self._show_progress, stage, done, total)
+                self._ui(self._show_status, f"{qa.BUILD_STAGES.get(stage, stage)} {done}/{total}", done, max(total, 1))
 
         return report
 
@@ -255,14 +257,10 @@ class QAApp(App[int]):
         chat.mount(Static(Text(message), classes=kind))
         chat.scroll_end(animate=False)
 
-    def _show_status(self, message: str) -> None:
+    def _show_status(self, message: str, done: int = 0, total: int | None = None) -> None:
+        """Show the status line: a message and a bar, which bounces until it is given a total."""
         self.query_one("#status-label", Label).update(message)
-        self.query_one(ProgressBar).update(total=None, progress=0)
-        self.query_one("#status").display = True
-
-    def _show_progress(self, stage: str, done: int, total: int) -> None:
-        self.query_one("#status-label", Label).update(f"{qa.BUILD_STAGES.get(stage, stage)} {done}/{total}")
-        self.query_one(ProgressBar).update(total=max(total, 1), progress=done)
+        self.query_one(ProgressBar).update(total=total, progress=done)
         self.query_one("#status").display = True
 
     def _hide_status(self) -> None:

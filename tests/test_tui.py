@@ -161,6 +161,14 @@ async def test_an_empty_corpus_is_reported_and_the_app_keeps_running(tmp_path: P
         assert shown(exchange.query_one(".error")) == "No index is open: press ctrl+r to build one."
 
 
+async def test_an_index_folder_that_cannot_be_made_is_reported_not_a_crash(corpus_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    async with QAApp(corpus_dir, tmp_path / "a-file" / "index").run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Not a directory" in shown(pilot.app.query_one(".error"))
+        assert pilot.app.is_running
+
+
 async def test_a_corrupt_index_is_reported_and_can_be_rebuilt(
     corpus_dir: Path, default_index: Path, tmp_path: Path
 ) -> None:
