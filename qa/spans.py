@@ -193,18 +193,18 @@ def _raw_spans(sentence: str, kind: str) -> list[tuple[int, int]]:
     if kind in (NAME, PLACE):
         out = []
         for m in _NAME_RE.finditer(sentence):
-            words = m.group(0).split()
-            while words and (words[0].strip(".") in _NOT_NAMES or _AGE_OR_NUMBER.match(words[0])):
+            # words with their own offsets: the name may be spread over several spaces or a line break
+            words = [(w.start(), w.end(), w.group()) for w in re.finditer(r"\S+", m.group(0))]
+            while words and (words[0][2].strip(".") in _NOT_NAMES or _AGE_OR_NUMBER.match(words[0][2])):
                 words.pop(0)
-            while words and words[-1].lower() in {"of", "de", "the", "and"}:
+            while words and words[-1][2].lower() in {"of", "de", "the", "and"}:
                 words.pop()
             if not words:
                 continue
-            text = " ".join(words)
-            start = sentence.index(text, m.start()) if text in sentence[m.start():m.end()] else m.start()
-            if text.endswith(("'s", "’s")):
-                text = text[:-2]
-            out.append((start, start + len(text)))
+            start, end = m.start() + words[0][0], m.start() + words[-1][1]
+            if sentence.endswith(("'s", "’s"), start, end):
+                end -= 2
+            out.append((start, end))
         return out
     return []
 
