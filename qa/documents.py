@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from qa.boilerplate import BULLET, HEADING, TERMINAL, TIMESTAMPED, clean_body, strip_boilerplate
+from qa.boilerplate import BULLET, TERMINAL, TIMESTAMPED, clean_body, strip_boilerplate
 from qa.errors import CorpusError, EmptyDocumentError, EncodingError, MalformedRecordError, UnsupportedFormatError
 from qa.metadata import (
     META_LINE, clean_title, front_matter, metadata_lines, same_title, split_authors, title_from_body, title_line,
@@ -318,11 +318,6 @@ def _parse_plain(text: str, markdown: bool) -> dict[str, Any]:
     if markdown:
         lines = front_matter(lines, meta)
         lines = [_MD_LINK.sub(lambda m: m.group(1) or "", line) for line in lines]
-        for i, line in enumerate(lines):
-            if meta["title"] is None and HEADING.match(line):
-                meta["title"] = clean_title(HEADING.sub("", line))
-                lines[i] = ""
-                break
     lines = metadata_lines(lines, meta)
     lines = strip_boilerplate(lines)
     if meta["title"] is None:

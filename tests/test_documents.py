@@ -214,6 +214,17 @@ def test_markdown_keeps_the_words_and_drops_the_markup(tmp_path: Path) -> None:
     )
 
 
+def test_a_markdown_section_heading_further_down_is_not_the_title(tmp_path: Path) -> None:
+    (tmp_path / "story.md").write_text(
+        "Kyiv said on Monday that 155 Chinese nationals fight for Russia. Beijing denied it.\n\n"
+        "## Reaction in Beijing\n\nOfficials in Beijing called the claim groundless.\n",
+        encoding="utf-8",
+    )
+    article = load_article(tmp_path / "story.md", tmp_path)
+    assert article.title == "Kyiv said on Monday that 155 Chinese nationals fight for Russia."
+    assert "Reaction in Beijing" in article.text
+
+
 def test_published_and_source_lines_are_metadata(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(
         "Published: 2023-11-02\nFerry strike called off\n\nThe ferry strike was called off on Thursday.\n"
