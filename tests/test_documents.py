@@ -246,7 +246,9 @@ def test_missing_corpus_folder_is_named(tmp_path: Path) -> None:
 def test_binary_garbage_named_txt_is_an_encoding_error(tmp_path: Path) -> None:
     (tmp_path / "image.txt").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "noise.txt").write_bytes(bytes(range(1, 256)) * 8)
-    for raw in scan_corpus(tmp_path).articles:
+    raws = scan_corpus(tmp_path).articles
+    assert len(raws) == 2
+    for raw in raws:
         with pytest.raises(EncodingError, match=raw.path):
             parse_article(raw)
 

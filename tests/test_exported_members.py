@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+from types import ModuleType
+
+import pydantic
+
 import qa
+import qa.errors
+import qa.models
 
 
 def test_public_names():
@@ -14,11 +21,19 @@ def test_public_names():
         "EmptyDocumentError", "IndexStoreError", "IndexNotFoundError", "CorruptIndexError", "IndexVersionError",
         "IndexLockedError", "QuestionError", "EmptyQuestionError", "ModelUnavailableError",
     ])
-    for name in qa.__all__:
-        assert getattr(qa, name) is not None
 
 
-def test_every_error_is_a_qa_error():
-    errors = [getattr(qa, name) for name in qa.__all__ if name.endswith("Error")]
+def test_every_name_bound_in_qa_is_listed_in_all():
+    bound = {name for name, value in vars(qa).items() if not name.startswith("_") and not isinstance(value, ModuleType)}
 
-    assert all(issubclass(error, qa.QAError) for error in errors)
+    assert bound == set(qa.__all__)
+
+
+def test_every_error_and_result_model_is_exported():
+    errors = {name for name, value in vars(qa.errors).items() if inspect.isclass(value) and issubclass(value, Exception)}
+    models = {name for name, value in vars(qa.models).items()
+              if inspect.isclass(value) and issubclass(value, pydantic.BaseModel) and value.__module__ == "qa.models"
+              and not name.startswith("_")}
+
+    assert errors <= set(qa.__all__) and models <= set(qa.__all__)
+    assert all(issubclass(getattr(qa.errors, name), qa.QAError) for name in errors)
