@@ -6,6 +6,7 @@ Heavy modules (the model, FAISS) load inside each subcommand, so `qa --help` ans
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -39,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.run(args)
+    except BrokenPipeError:
+        # the reader went away (`qa search ... | head`): nothing to report, and nothing more to write
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (QAError, OSError) as exc:  # OSError: a folder qa may not write, a full disk; no traceback either way
         print(f"qa: error: {exc}", file=sys.stderr)
         return 1
@@ -106,8 +111,7 @@ def _index(args: argparse.Namespace) -> int:
     if report.reason:
         print(f"Full rebuild: {report.reason}", file=sys.stderr)
     for skipped in report.skipped:
-        where = f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path
-        print(f"skipped {where}: {skipped.reason}", file=sys.stderr)
+        print(f"skipped {skipped.location}: {skipped.reason}", file=sys.stderr)
     print(report.summary())
     return 0
 

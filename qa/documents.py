@@ -49,6 +49,16 @@ class RawArticle:
     content_hash: str
     data: bytes
 
+    @classmethod
+    def of_file(cls, rel: str, data: bytes) -> RawArticle:
+        """A one-article file, named by its path below the corpus folder without the extension."""
+        return cls(PurePosixPath(rel).with_suffix("").as_posix(), rel, None, hashlib.sha256(data).hexdigest(), data)
+
+    @property
+    def location(self) -> str:
+        """"path" or "path:line" for a JSONL record."""
+        return f"{self.path}:{self.line}" if self.line else self.path
+
 
 @dataclass
 class CorpusScan:
@@ -92,15 +102,13 @@ def scan_corpus(corpus_dir: str | Path) -> CorpusScan:
         if suffix == ".jsonl":
             candidates = _scan_jsonl(rel, data, scan.skipped)
         else:
-            doc_id = PurePosixPath(rel).with_suffix("").as_posix()
-            candidates = [RawArticle(doc_id, rel, None, hashlib.sha256(data).hexdigest(), data)]
+            candidates = [RawArticle.of_file(rel, data)]
         for raw in candidates:
-            where = f"{raw.path}:{raw.line}" if raw.line else raw.path
             if raw.doc_id in seen:
                 reason = f"duplicate doc_id {raw.doc_id!r}: already used by {seen[raw.doc_id]}"
                 scan.skipped.append(SkippedFile(path=raw.path, line=raw.line, reason=reason))
                 continue
-            seen[raw.doc_id] = where
+            seen[raw.doc_id] = raw.location
             scan.articles.append(raw)
     return scan
 
@@ -121,7 +129,7 @@ def parse_article(raw: RawArticle) -> Article:
         EmptyDocumentError: no text is left once boilerplate is removed.
     """
     suffix = PurePosixPath(raw.path).suffix.lower()
-    where = f"{raw.path}:{raw.line}" if raw.line else raw.path
+    where = raw.location
     if suffix in (".txt", ".md"):
         fields = _parse_plain(_decode(raw.data, where), markdown=suffix == ".md")
     elif suffix in (".html", ".htm"):
@@ -156,9 +164,7 @@ def load_article(path: str | Path, corpus_dir: str | Path | None = None) -> Arti
     if path.suffix.lower() == ".jsonl":
         raise ValueError(f"{path} holds many articles; scan its folder with scan_corpus() instead")
     rel = path.relative_to(corpus_dir).as_posix() if corpus_dir is not None else path.name
-    data = path.read_bytes()
-    doc_id = PurePosixPath(rel).with_suffix("").as_posix()
-    return parse_article(RawArticle(doc_id, rel, None, hashlib.sha256(data).hexdigest(), data))
+    return parse_article(RawArticle.of_file(rel, path.read_bytes()))
 
 
 def _walk(root: Path) -> list[Path]:

@@ -225,9 +225,6 @@ def _model(model_dir: Path, fingerprint: str, fresh: bool) -> Embedder:
 def _nothing_readable(corpus_dir: Path, skipped: list[SkippedFile], first: SkippedFile | None) -> CorpusError:
     if first is None:
         return CorpusError(f"{corpus_dir} holds no article qa can read")
-    where = "" if first.reason.startswith(first.path) else f"{_where(first)}: "
+    where = "" if first.reason.startswith(first.path) else f"{first.location}: "
     return CorpusError(f"{corpus_dir} holds no article qa can read ({len(skipped)} skipped; {where}{first.reason})")
 
-
-def _where(skipped: SkippedFile) -> str:
-    return f"{skipped.path}:{skipped.line}" if skipped.line else skipped.path

@@ -105,6 +105,11 @@ class SkippedFile(_Frozen):
     line: int | None = None
     reason: str
 
+    @property
+    def location(self) -> str:
+        """"path" or "path:line" for a JSONL record: where a person finds it."""
+        return f"{self.path}:{self.line}" if self.line else self.path
+
 
 class IndexReport(_Frozen):
     """What `build_index` did."""
