@@ -238,7 +238,10 @@ class LexicalIndex:
         if self._model is None:
             (folder / PARAMS_FILE).write_text(json.dumps({"num_docs": len(self._ids), "empty": True}))
             return
-        self._model.save(folder, show_progress=False)
+        self._model.save(
+            folder, data_name=DATA_FILE, indices_name=INDICES_FILE, indptr_name=INDPTR_FILE, vocab_name=VOCAB_FILE,
+            params_name=PARAMS_FILE, show_progress=False,
+        )  # the names `load` reads, named here too rather than left to bm25s's defaults
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
