@@ -11,7 +11,7 @@ import qa
 from qa.cli import main
 
 
-@pytest.mark.parametrize("command", [[], ["index"], ["ask"], ["search"]])
+@pytest.mark.parametrize("command", [[], ["index"], ["ask"], ["search"], ["tui"]])
 def test_every_command_explains_itself(command: list[str], capsys: pytest.CaptureFixture[str]):
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])

@@ -231,25 +231,24 @@ def test_the_next_build_repairs_vectors_that_do_not_match_the_sentences(
         assert bot.ask("how many Chinese nationals did Zelensky claim?").found
 
 
-def test_an_index_of_another_schema_version_is_refused(default_index: Path, tmp_path: Path):
+@pytest.fixture
+def old_schema_index(default_index: Path, tmp_path: Path) -> Path:
+    """A copy of the default index whose manifest says an older qa wrote it."""
     old = tmp_path / "old"
     shutil.copytree(default_index, old)
     raw = json.loads((old / store.MANIFEST).read_text())
     raw["schema_version"] = 0
     (old / store.MANIFEST).write_text(json.dumps(raw))
+    return old
 
+
+def test_an_index_of_another_schema_version_is_refused(old_schema_index: Path):
     with pytest.raises(qa.IndexVersionError, match="--rebuild"):
-        qa.open_index(old)
+        qa.open_index(old_schema_index)
 
 
-def test_a_schema_change_forces_a_full_rebuild(default_index: Path, corpus_dir: Path, tmp_path: Path):
-    old = tmp_path / "old"
-    shutil.copytree(default_index, old)
-    raw = json.loads((old / store.MANIFEST).read_text())
-    raw["schema_version"] = 0
-    (old / store.MANIFEST).write_text(json.dumps(raw))
-
-    report = qa.build_index(corpus_dir, old)
+def test_a_schema_change_forces_a_full_rebuild(old_schema_index: Path, corpus_dir: Path):
+    report = qa.build_index(corpus_dir, old_schema_index)
 
     assert report.full_rebuild and "format" in (report.reason or "")
     assert report.embedded == report.sentences
