@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import bm25s
 import numpy as np
 from rank_bm25 import BM25Okapi
 
+from bench.metrics import percentile
 from qa.lexical import LexicalIndex, tokenize
 
 BBC = Path(__file__).resolve().parents[2] / "shared" / "evaldev" / "corpora" / "bbc-news" / "bbc"
@@ -36,11 +36,6 @@ def load_passages(corpus: Path) -> tuple[list[str], list[str], list[int]]:
             passages.append(" ".join(sentences[start : start + 4]))
             owners.append(number)
     return titles, passages, owners
-
-
-def _percentiles(seconds: list[float]) -> tuple[float, float]:
-    ordered = sorted(seconds)
-    return statistics.median(ordered) * 1e3, ordered[int(0.95 * (len(ordered) - 1))] * 1e3
 
 
 def main() -> None:
@@ -79,8 +74,8 @@ def main() -> None:
         bm25s_found += any(owners[pid] == article for pid, _ in hits)
         rank_found += any(owners[int(i)] == article for i in top)
 
-    bm25s_p50, bm25s_p95 = _percentiles(bm25s_times)
-    rank_p50, rank_p95 = _percentiles(rank_times)
+    bm25s_p50, bm25s_p95 = (percentile(bm25s_times, q) * 1e3 for q in (50, 95))
+    rank_p50, rank_p95 = (percentile(rank_times, q) * 1e3 for q in (50, 95))
     n = len(queries)
     print(f"data: {args.corpus} — {len(titles)} articles, {len(passages)} passages of 4 sentences, "
           f"{sum(map(len, tokens))} tokens (tokenize: {tokenize_s:.2f} s, shared by both)")

@@ -54,6 +54,10 @@ class EvalSet:
             return any(doc_id.startswith(g) for g in q.docs)
         return doc_id in q.docs or (url is not None and url in {self.doc_urls.get(g) for g in q.docs})
 
+    def is_right(self, q: Question, text: str, doc_id: str | None) -> bool:
+        """Does this text (a sentence or a passage) hold a gold answer and come from a gold article?"""
+        return contains_answer(text, q.answers) and self.is_gold(q, doc_id)
+
 
 def short_hash(text: str, n: int = 12) -> str:
     """A short, stable hex id for a string (sha1 prefix)."""

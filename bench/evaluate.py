@@ -27,6 +27,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import qa  # noqa: E402
+from corpora import write_jsonl  # noqa: E402
 from evalsets import DEFAULT_DATA, LOADERS, EvalSet, Question, load_set  # noqa: E402
 from metrics import (  # noqa: E402
     best_thresholds,
@@ -36,6 +37,7 @@ from metrics import (  # noqa: E402
     f1_score,
     percentile,
 )
+from qa import store  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 SYSTEMS = ("qa", "bm25", "dense")
@@ -50,13 +52,7 @@ def prepare_corpus(evalset: EvalSet, out_dir: Path) -> Path:
     if evalset.corpus_dir is not None:
         return evalset.corpus_dir
     corpus = out_dir / "corpus"
-    corpus.mkdir(parents=True, exist_ok=True)
-    path = corpus / f"{evalset.name}.jsonl"
-    content = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in evalset.articles)
-    if not path.is_file() or path.read_text(encoding="utf-8") != content:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, path)
+    write_jsonl(evalset.articles, corpus / f"{evalset.name}.jsonl")
     return corpus
 
 
@@ -185,7 +181,7 @@ def run_set(evalset: EvalSet, args: argparse.Namespace) -> dict:
     from baselines import SentenceBaselines
 
     tick = time.perf_counter()
-    baselines = SentenceBaselines(corpus, index_dir / "model", out_dir / "cache")
+    baselines = SentenceBaselines(corpus, index_dir / store.MODEL_DIR, out_dir / "cache")
     _log(f"[{evalset.name}] baselines over {len(baselines.sentences)} sentences ready in "
          f"{time.perf_counter() - tick:.1f} s")
 

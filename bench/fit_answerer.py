@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import qa  # noqa: E402
 from evalsets import DEFAULT_DATA, load_set  # noqa: E402
-from metrics import contains_answer  # noqa: E402
 from qa.answer import CALIBRATION_FEATURES, FEATURES  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -43,7 +42,7 @@ def collect(set_name: str, data: Path, squad_n: int) -> list[dict]:
             continue
         x = np.array([[s.features[f] for f in FEATURES] for s in scored])
         y = np.array([
-            float(q.answerable and contains_answer(s.sentence.text, q.answers) and evalset.is_gold(q, s.sentence.doc_id))
+            float(q.answerable and evalset.is_right(q, s.sentence.text, s.sentence.doc_id))
             for s in scored
         ])
         rows.append({"set": set_name, "qid": q.qid, "answerable": q.answerable, "x": x, "y": y, "weight": 1.0})
@@ -51,7 +50,7 @@ def collect(set_name: str, data: Path, squad_n: int) -> list[dict]:
     return rows
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, w_row: np.ndarray, l2: float, steps: int = 30) -> np.ndarray:
+def logistic(x: np.ndarray, y: np.ndarray, w_row: np.ndarray, l2: float, steps: int = 30) -> np.ndarray:
     """L2-regularised logistic regression by Newton's method; returns [bias, *weights]."""
     xb = np.hstack([np.ones((len(x), 1)), x])
     theta = np.zeros(xb.shape[1])
@@ -71,10 +70,10 @@ def fit(rows: list[dict], l2: float) -> tuple[np.ndarray, np.ndarray]:
     y = np.concatenate([r["y"] for r in rows])
     # each question weighs the same, however many candidates it has
     w_row = np.concatenate([np.full(len(r["y"]), r["weight"] / len(r["y"])) for r in rows])
-    rank = _logistic(x, y, w_row, l2)
+    rank = logistic(x, y, w_row, l2)
     top = np.array([_calibration_features(r, rank) for r in rows])
     right = np.array([float(_top(r, rank)[0]) for r in rows])
-    calibration = _logistic(top, right, np.array([r["weight"] for r in rows]), l2)
+    calibration = logistic(top, right, np.array([r["weight"] for r in rows]), l2)
     return rank, calibration
 
 

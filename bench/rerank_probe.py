@@ -24,8 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import qa  # noqa: E402
 from evalsets import DEFAULT_DATA, load_set, short_hash  # noqa: E402
-from fit_answerer import _logistic  # noqa: E402
-from metrics import contains_answer  # noqa: E402
+from fit_answerer import logistic  # noqa: E402
 from train_reranker import held_out_titles  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -69,7 +68,7 @@ def collect(names: list[str], weights: Path, depth: int) -> list[dict]:
                 enc = tokenizer([q.question] * len(top), [s.sentence.text for s in top], truncation="only_second",
                                 max_length=128, padding=True, return_tensors="pt")
                 cross = model(**enc).logits[:, 0].numpy()
-            y = [float(contains_answer(s.sentence.text, q.answers) and evalset.is_gold(q, s.sentence.doc_id)) for s in top]
+            y = [float(evalset.is_right(q, s.sentence.text, s.sentence.doc_id)) for s in top]
             group = name
             if name == "squad":
                 group = "squad-unseen" if q.docs[0] in held else "squad-trained"
@@ -96,8 +95,8 @@ def main() -> None:
     blended: dict[str, list[float]] = {}
     for half in (0, 1):
         train = [r for r in rows if zlib.crc32(f"{r['set']}{r['qid']}".encode()) % 2 != half]
-        theta = _logistic(np.vstack([_blend_x(r) for r in train]), np.concatenate([r["y"] for r in train]),
-                          np.concatenate([np.full(len(r["y"]), 1 / len(r["y"])) for r in train]), l2=0.1)
+        theta = logistic(np.vstack([_blend_x(r) for r in train]), np.concatenate([r["y"] for r in train]),
+                         np.concatenate([np.full(len(r["y"]), 1 / len(r["y"])) for r in train]), l2=0.1)
         for r in rows:
             if zlib.crc32(f"{r['set']}{r['qid']}".encode()) % 2 == half:
                 blended.setdefault(r["qid"] + r["set"], []).append(r["y"][int(np.argmax(_blend_x(r) @ theta[1:]))])

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.metrics import percentile
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -30,11 +32,9 @@ def _rss_mb() -> float:
 
 
 def _ms(seconds: list[float]) -> dict[str, float]:
-    import numpy as np
-
-    values = np.asarray(seconds) * 1e3
-    return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)),
-            "mean": float(values.mean()), "n": len(values)}
+    values = [s * 1e3 for s in seconds]
+    return {"p50": percentile(values, 50), "p95": percentile(values, 95), "mean": sum(values) / len(values),
+            "n": len(values)}
 
 
 def build(corpus: str, index: str, rebuild: bool) -> dict:

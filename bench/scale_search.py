@@ -13,11 +13,11 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from bench.metrics import percentile
 from qa import store
 from qa.catalog import Catalog
 from qa.embedding import Embedder
@@ -27,11 +27,6 @@ from qa.lexical import LexicalIndex, tokenize
 
 def _generation(index_dir: Path) -> Path:
     return store.generation_dir(index_dir, store.read_manifest(index_dir))
-
-
-def _p50_p95(seconds: Sequence[float]) -> tuple[float, float]:
-    ordered = sorted(seconds)
-    return statistics.median(ordered) * 1e3, ordered[int(0.95 * (len(ordered) - 1))] * 1e3
 
 
 def _timed(call):  # type: ignore[no-untyped-def]
@@ -78,8 +73,9 @@ def bm25_figures(index_dir: Path, questions: list[dict]) -> dict:
         found["rank_bm25"] += bool((owner[top] == q["doc_id"]).any())
     libraries = {}
     for name, index_s in (("bm25s", build_s), ("rank_bm25", okapi_s)):
-        p50, p95 = _p50_p95(times[name])
-        libraries[name] = {"index_s": index_s, "p50_ms": p50, "p95_ms": p95, "own_article_top10": found[name] / len(questions)}
+        libraries[name] = {"index_s": index_s, "p50_ms": percentile(times[name], 50) * 1e3,
+                           "p95_ms": percentile(times[name], 95) * 1e3,
+                           "own_article_top10": found[name] / len(questions)}
     return {
         "passages": len(ids), "tokens": sum(map(len, tokens)),
         "rebuild": {"read_cached_tokens_s": read_s, "build_matrix_s": build_s, "save_s": save_s,
