@@ -1,7 +1,7 @@
 """bm25s (through qa.lexical) against rank_bm25: indexing time and query latency on the BBC News corpus.
 
-Each of the 2,225 articles is cut into windows of 4 sentences by a plain regex (this is only a load
-generator), both libraries index the same tokens, and 200 article titles serve as queries.
+Each of the 2,225 articles (read by bench/corpora.py) is split into sentences by qa.sentences and cut into
+windows of 4 sentences, both libraries index the same tokens, and 200 article titles serve as queries.
 
     .venv/bin/python -m bench.bm25_compare [--corpus PATH] [--queries 200]
 """
@@ -9,7 +9,6 @@ generator), both libraries index the same tokens, and 200 article titles serve a
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
@@ -18,20 +17,19 @@ import bm25s
 import numpy as np
 from rank_bm25 import BM25Okapi
 
+from bench.corpora import BBC, bbc_records
 from bench.metrics import percentile
 from qa.lexical import LexicalIndex, tokenize
-
-BBC = Path(__file__).resolve().parents[2] / "shared" / "evaldev" / "corpora" / "bbc-news" / "bbc"
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
+from qa.sentences import split_sentences
 
 
 def load_passages(corpus: Path) -> tuple[list[str], list[str], list[int]]:
     """Return article titles, passage texts and each passage's article number."""
     titles, passages, owners = [], [], []
-    for number, path in enumerate(sorted(corpus.glob("*/*.txt"))):
-        title, _, body = path.read_bytes().decode("utf-8", errors="replace").partition("\n")
-        titles.append(title.strip())
-        sentences = [s for s in _SENTENCE_END.split(" ".join(body.split())) if s]
+    for number, record in enumerate(bbc_records(corpus)):
+        titles.append(record["title"])
+        text = record["text"]
+        sentences = [text[start:end] for start, end in split_sentences(text)]
         for start in range(0, len(sentences), 4):
             passages.append(" ".join(sentences[start : start + 4]))
             owners.append(number)

@@ -2,7 +2,8 @@
 
 Also measures ONNX fp32 with batches in text order instead of sorted by length (what sorting saves), and
 the thread settings of the query path: embedding one question with 1 or 2 ONNX Runtime threads, and one
-FAISS search over 10,000 vectors with 1 or 2 OpenMP threads. bench/scale.py calls `measure`.
+FAISS search over 10,000 vectors with 1 or 2 OpenMP threads. The sentences are BBC News ones (read by
+bench/corpora.py), split by qa.sentences as an index build splits them. bench/scale.py calls `measure`.
 
     .venv/bin/python -m bench.encode_speed [--sentences 1000]
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.corpora import BBC, bbc_records
 from qa.embedding import DIM, Embedder, export_model, packaged_model_dir
+from qa.sentences import split_sentences
 
-BBC = Path(__file__).resolve().parents[2] / "shared" / "evaldev" / "corpora" / "bbc-news" / "bbc"
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 QUESTIONS = [
     "How many Chinese nationals did Zelensky claim were fighting for Russia?",
     "Who won the FA Cup final?",
@@ -33,12 +33,13 @@ QUESTIONS = [
 
 
 def load_sentences(corpus: Path, count: int) -> list[str]:
-    """Sentences from articles spread over the corpus's five sections, in file order."""
-    files = sorted(corpus.glob("*/*.txt"))
+    """Sentences from articles spread over the corpus's five sections, in file order, split by qa.sentences
+    as an index build splits them."""
+    records = bbc_records(corpus)
     sentences: list[str] = []
-    for path in files[:: max(1, len(files) // 200)]:
-        body = path.read_bytes().decode("utf-8", errors="replace").partition("\n")[2]
-        sentences += [s for s in _SENTENCE_END.split(" ".join(body.split())) if s]
+    for record in records[:: max(1, len(records) // 200)]:
+        text = record["text"]
+        sentences += [text[start:end] for start, end in split_sentences(text)]
     return sentences[:count]
 
 
