@@ -37,9 +37,10 @@ def load_passages(corpus: Path) -> tuple[list[str], list[str], list[int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=BBC)
-    parser.add_argument("--queries", type=int, default=200)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=BBC,
+                        help="the BBC News `bbc` folder, one sub-folder per category (default: %(default)s)")
+    parser.add_argument("--queries", type=int, default=200, help="article titles asked as queries (default: 200)")
     args = parser.parse_args()
 
     titles, passages, owners = load_passages(args.corpus)

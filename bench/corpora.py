@@ -115,8 +115,9 @@ def write_jsonl(records: list[dict], path: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="folder to write reuters/reuters.jsonl and bbc/bbc.jsonl in (default: bench/out/corpora)")
     args = parser.parse_args()
     for name, records in (("reuters", reuters_records()), ("bbc", bbc_records())):
         path = write_jsonl(records, args.out / name / f"{name}.jsonl")

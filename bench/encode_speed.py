@@ -127,9 +127,10 @@ def measure(texts: list[str], questions: list[str] = QUESTIONS, rounds: int = 1)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=BBC)
-    parser.add_argument("--sentences", type=int, default=1000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=BBC,
+                        help="the BBC News `bbc` folder, one sub-folder per category (default: %(default)s)")
+    parser.add_argument("--sentences", type=int, default=1000, help="sentences each encoder embeds (default: 1000)")
     parser.add_argument("--rounds", type=int, default=1, help="turns per encoder; the best counts")
     args = parser.parse_args()
 

@@ -1,10 +1,14 @@
 """Which fusion of BM25 and dense retrieval finds the answering passage best, on the development sets.
 
-For every answerable question of each set (indexes built by bench/evaluate.py under bench/out/<set>/index),
-the passages retrieved by each method are checked: hit@k = one of the top k passages holds a gold answer
-and comes from a gold article. Methods: BM25 alone, dense alone (a passage scores its best sentence),
-reciprocal rank fusion (k = 60), and convex combinations of min-max normalised scores for several weights.
+For every answerable question with a gold answer, each method ranks the passages of the set's index and
+the table gives hit@k: the share of questions for which one of the top k passages (k = 1, 3, 8) holds a
+gold answer and comes from a gold article. Methods: BM25 alone, dense alone (a passage scores its best
+sentence), reciprocal rank fusion (k = 60, qa's own), and convex combinations of min-max normalised
+scores for several weights of the dense side.
 
+It reads the indexes bench/evaluate.py builds under bench/out/<set>/index: run that first.
+
+    .venv/bin/python bench/evaluate.py --sets seed,realtimeqa,squad,quail
     .venv/bin/python bench/retrieval.py [--sets seed,realtimeqa,squad,quail]
 """
 
@@ -55,9 +59,11 @@ def rankings(question: str, bot: qa.QA) -> dict[str, list[int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="seed,realtimeqa,squad,quail")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", default="seed,realtimeqa,squad,quail",
+                        help="comma-separated development sets, each indexed by bench/evaluate.py (default: all four)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="evaluation data folder, read-only (default: %(default)s)")
     args = parser.parse_args()
     print(f"{'set':<12}{'method':<13}" + "".join(f"{'hit@' + str(k):>8}" for k in KS) + f"{'n':>6}")
     for name in args.sets.split(","):

@@ -216,6 +216,11 @@ def cli(*command: str) -> dict:
 
 
 def main() -> None:
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(__doc__)
+        return
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
     command, *args = sys.argv[1:]
     *args, out = args
     if command == "build":

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 STAGES = ("scan", "model", "parse_split", "embed", "catalog", "faiss", "bm25", "publish")
@@ -220,6 +220,15 @@ def render(figures: dict) -> str:
     return "\n".join(lines)
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("figures", nargs="?", type=Path, default=Path(__file__).resolve().parent / "out" / "scale.json",
+                        help="the JSON figures bench/scale.py wrote (default: bench/out/scale.json)")
+    args = parser.parse_args()
+    if not args.figures.is_file():
+        parser.error(f"{args.figures} does not exist: run `python -m bench.scale` (or --quick) first")
+    print(render(json.loads(args.figures.read_text(encoding="utf-8"))))
+
+
 if __name__ == "__main__":
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "out" / "scale.json"
-    print(render(json.loads(path.read_text(encoding="utf-8"))))
+    main()
