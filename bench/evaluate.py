@@ -181,7 +181,7 @@ def run_set(evalset: EvalSet, args: argparse.Namespace) -> dict:
     from baselines import SentenceBaselines
 
     tick = time.perf_counter()
-    baselines = SentenceBaselines(corpus, index_dir / store.MODEL_DIR, out_dir / "cache")
+    baselines = SentenceBaselines(corpus, store.model_dir(index_dir), out_dir / "cache")
     _log(f"[{evalset.name}] baselines over {len(baselines.sentences)} sentences ready in "
          f"{time.perf_counter() - tick:.1f} s")
 

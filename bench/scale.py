@@ -128,7 +128,7 @@ def _disk_mb(index: Path) -> dict[str, float]:
 
     generation = store.generation_dir(index, store.read_manifest(index))
     parts = {"catalog": generation / store.CATALOG, "faiss": generation / store.DENSE,
-             "bm25": generation / store.LEXICAL, "model": index / store.MODEL_DIR}
+             "bm25": generation / store.LEXICAL, "model": store.model_dir(index)}
     sizes = {}
     for name, path in parts.items():
         files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]

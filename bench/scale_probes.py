@@ -86,7 +86,7 @@ def query(index: str, questions_file: str) -> dict:
     # Each step on its own, as fusion.retrieve calls it: one question embedded, FAISS top DENSE_DEPTH
     # sentences, BM25 top LEXICAL_DEPTH passages.
     generation = store.generation_dir(Path(index), store.read_manifest(Path(index)))
-    embedder = Embedder(Path(index) / store.MODEL_DIR)
+    embedder = Embedder(store.model_dir(Path(index)))
     dense = DenseIndex.load(generation / store.DENSE)
     lexical = LexicalIndex.load(generation / store.LEXICAL)
     embed_s, faiss_s, bm25_s = [], [], []
@@ -133,7 +133,7 @@ def cold(index: str, question: str) -> dict:
     steps = {"imports": time.perf_counter() - started}
     root = Path(index)
     tick = time.perf_counter()
-    Embedder(root / store.MODEL_DIR)
+    Embedder(store.model_dir(root))
     steps["model_load"] = time.perf_counter() - tick
     tick = time.perf_counter()
     generation = store.generation_dir(root, store.read_manifest(root))

@@ -104,7 +104,7 @@ def dense_figures(index_dir: Path, questions: list[dict], budget_ms: float) -> d
     stored = faiss.read_index(str(_generation(index_dir) / store.DENSE))
     flat = faiss.downcast_index(stored.index)
     vectors = flat.reconstruct_n(0, flat.ntotal)
-    queries = Embedder(index_dir / store.MODEL_DIR).encode([q["question"] for q in questions])
+    queries = Embedder(store.model_dir(index_dir)).encode([q["question"] for q in questions])
     faiss.omp_set_num_threads(1)
     depth = min(DENSE_DEPTH, len(vectors))
 

@@ -31,10 +31,16 @@ class QA:
         self.manifest = manifest
         self._dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences)
         self._lexical = LexicalIndex.load(generation / store.LEXICAL)
-        self._embedder = Embedder(index_dir / store.MODEL_DIR)
+        model_dir = store.model_dir(index_dir, manifest.model_fingerprint)
+        if not model_dir.is_dir() and (index_dir / store.MODEL_DIR).is_dir():
+            raise IndexVersionError(
+                f"{index_dir} keeps its model where an older qa did; run `qa index --index {index_dir}` "
+                "to update it (no article is re-embedded)"
+            )
+        self._embedder = Embedder(model_dir)
         if self._embedder.fingerprint != manifest.model_fingerprint:
             raise IndexVersionError(
-                f"{index_dir} was embedded with another model than the one in {index_dir / store.MODEL_DIR}; "
+                f"{index_dir} was embedded with another model than the one in {model_dir}; "
                 f"run `qa index --rebuild --index {index_dir}`"
             )
         self._catalog = Catalog(generation / store.CATALOG, readonly=True)  # last: the one load that needs closing

@@ -70,7 +70,7 @@ def build_index(
     with store.BuildLock(index_dir, wait=wait), ExitStack() as cleanup:
         tick = time.perf_counter()
         fingerprint = model_fingerprint()
-        embedder = _model(index_dir / store.MODEL_DIR, fingerprint, fresh=rebuild)
+        embedder = _model(store.model_dir(index_dir, fingerprint), fingerprint, fresh=rebuild)
         stages["model"] = time.perf_counter() - tick
 
         previous, reason = (None, "rebuild requested") if rebuild else _open_previous(index_dir, fingerprint)
@@ -94,6 +94,7 @@ def build_index(
         # Nothing to write also when the only new articles are unreadable ones, skipped again as at the last build.
         if previous and not items and not updated and not removed:
             articles, passages, sentences = previous[0].counts()
+            store.drop_stale(index_dir, store.read_manifest(index_dir))  # e.g. the model folder of an older qa
             return IndexReport(
                 index_dir=str(index_dir), added=0, updated=0, removed=0, unchanged=unchanged,
                 skipped=skipped, articles=articles, passages=passages, sentences=sentences, embedded=0,

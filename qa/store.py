@@ -31,11 +31,12 @@ SCHEMA_VERSION = 1
 # the old way is then rebuilt from scratch, since unchanged files would otherwise keep their old sentences.
 PIPELINE_VERSION = "2"
 MANIFEST = "manifest.json"
-MODEL_DIR = "model"
+MODEL_DIR = "model"  # the index's ONNX copy of the model lives in model-<fingerprint>/ (see model_dir)
 CATALOG = "catalog.sqlite"
 DENSE = "sentences.faiss"
 LEXICAL = "bm25"
 _GENERATION = re.compile(r"^gen-(\d{6})$")
+_MODEL = re.compile(rf"^{MODEL_DIR}(-[0-9a-f]+)?$")  # "model" alone: where qa kept it before
 
 
 class Manifest(BaseModel):
@@ -111,15 +112,33 @@ def staging_dir(index_dir: Path) -> Path:
     return path
 
 
+def model_dir(index_dir: Path, fingerprint: str | None = None) -> Path:
+    """Where the index keeps its exported copy of the model with this fingerprint (by default, the one its
+    manifest names: the model the current generation was embedded with).
+
+    One folder per model: a build that brings a new model exports it beside the one the current generation
+    was embedded with, so until the new generation is published, a crash leaves the old index usable.
+    """
+    if fingerprint is None:
+        fingerprint = read_manifest(Path(index_dir)).model_fingerprint
+    return Path(index_dir) / f"{MODEL_DIR}-{fingerprint}"
+
+
 def publish(index_dir: Path, staging: Path, manifest: Manifest) -> None:
-    """Make a finished staging folder the current generation, then drop the older generations."""
+    """Make a finished staging folder the current generation, then drop what only older ones used."""
     _fsync_tree(staging)
     target = index_dir / manifest.generation
     os.replace(staging, target)
     _fsync_dir(index_dir)
     write_manifest(index_dir, manifest)
+    drop_stale(index_dir, manifest)
+
+
+def drop_stale(index_dir: Path, manifest: Manifest) -> None:
+    """Remove the generations and model copies that the manifest no longer names."""
+    keep = {manifest.generation, model_dir(index_dir, manifest.model_fingerprint).name}
     for path in index_dir.iterdir():
-        if _GENERATION.match(path.name) and path.name != manifest.generation:
+        if (_GENERATION.match(path.name) or _MODEL.match(path.name)) and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -47,4 +47,4 @@ def model_dir(default_index: Path) -> Path:
     """all-MiniLM-L6-v2 as build_index exported it to ONNX for the default index."""
     from qa import store
 
-    return default_index / store.MODEL_DIR
+    return store.model_dir(default_index)

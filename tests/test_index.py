@@ -115,18 +115,7 @@ def test_killed_build_leaves_the_old_index_usable(tmp_path: Path, corpus_dir: Pa
     before = store.read_manifest(index).generation
     _write_many_articles(corpus / "more.jsonl", corpus_dir, n=150)
 
-    build = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index", str(index)],
-        stderr=subprocess.PIPE, text=True,
-    )
-    seen = ""
-    deadline = time.monotonic() + 120
-    while "embedding" not in seen and time.monotonic() < deadline and build.poll() is None:
-        seen += build.stderr.read(1)
-    assert build.poll() is None, f"the build ended before it could be killed: {seen}"
-    time.sleep(0.5)
-    build.send_signal(signal.SIGKILL)
-    build.wait()
+    _kill_while_embedding(f"from qa.cli import main; main(['index', {str(corpus)!r}, '--index', {str(index)!r}])")
 
     assert store.read_manifest(index).generation == before, "the build was killed after it had published"
     with qa.open_index(index) as bot:
@@ -136,6 +125,56 @@ def test_killed_build_leaves_the_old_index_usable(tmp_path: Path, corpus_dir: Pa
     report = qa.build_index(corpus, index)
     assert report.added == 150, report.summary()
     assert not list(index.glob(".staging-*")), "the killed build's staging folder is cleaned up"
+
+
+def test_a_build_killed_while_a_new_model_re_embeds_leaves_the_old_index_usable(tmp_path: Path, corpus_dir: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _write_many_articles(corpus / "many.jsonl", corpus_dir, n=150)
+    index = tmp_path / "index"
+    qa.build_index(corpus, index)
+    before = store.read_manifest(index)
+
+    # A new export recipe changes the model's fingerprint, as a new model package would: every article is
+    # embedded again, and the build is killed while it does so.
+    _kill_while_embedding(
+        "import qa.embedding; qa.embedding.EXPORT_VERSION = 'next'\n"
+        f"from qa.cli import main; main(['index', {str(corpus)!r}, '--index', {str(index)!r}])"
+    )
+
+    assert store.read_manifest(index) == before
+    assert len(list(index.glob(f"{store.MODEL_DIR}-*"))) == 2, "the new model was exported beside the old one"
+    with qa.open_index(index) as bot:
+        assert bot.search("Generated 7", k=1)
+
+
+def _kill_while_embedding(script: str) -> None:
+    """Run a build in another Python process and SIGKILL it once it has started embedding."""
+    build = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    seen = ""
+    deadline = time.monotonic() + 120
+    while "embedding" not in seen and time.monotonic() < deadline and build.poll() is None:
+        seen += build.stderr.read(1)
+    assert build.poll() is None, f"the build ended before it could be killed: {seen}"
+    time.sleep(0.5)
+    build.send_signal(signal.SIGKILL)
+    build.wait()
+
+
+def test_an_index_with_the_model_where_an_older_qa_kept_it_is_updated_without_re_embedding(
+    default_index: Path, corpus_dir: Path, tmp_path: Path
+):
+    old = tmp_path / "old"
+    shutil.copytree(default_index, old)
+    store.model_dir(old).rename(old / store.MODEL_DIR)
+    with pytest.raises(qa.IndexVersionError, match="older qa"):
+        qa.open_index(old)
+
+    report = qa.build_index(corpus_dir, old)
+
+    assert report.embedded == 0 and not (old / store.MODEL_DIR).exists()
+    with qa.open_index(old) as bot:
+        assert bot.ask("how many Chinese nationals did Zelensky claim?").found
 
 
 def test_a_second_build_at_once_fails_clearly(default_index: Path, corpus_dir: Path):
@@ -201,7 +240,7 @@ def test_a_truncated_index_file_is_reported(default_index: Path, tmp_path: Path)
 def test_the_next_build_repairs_a_damaged_copy_of_the_model(default_index: Path, corpus_dir: Path, tmp_path: Path):
     broken = tmp_path / "broken"
     shutil.copytree(default_index, broken)
-    onnx = broken / store.MODEL_DIR / "model.onnx"
+    onnx = store.model_dir(broken) / "model.onnx"
     onnx.write_bytes(onnx.read_bytes()[:1000])
     with pytest.raises(qa.CorruptIndexError, match="model.onnx"):
         qa.open_index(broken)
