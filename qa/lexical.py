@@ -271,19 +271,38 @@ class LexicalIndex:
         indptr = _read_npy(folder / INDPTR_FILE, np.integer)
         if len(indptr) != len(vocab) + 1 or len(data) != len(indices) or int(indptr[-1]) != len(data):
             raise _corrupt(folder / INDPTR_FILE, "does not match the vocabulary and score files")
-        try:
-            model = bm25s.BM25(
-                **{key: params[key] for key in ("k1", "b", "delta", "method", "idf_method", "dtype", "int_dtype")}
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _corrupt(folder / PARAMS_FILE, f"has bad parameters ({exc})") from exc
-        if model.method in model.methods_requiring_nonoccurrence:
-            raise _corrupt(folder / PARAMS_FILE, f"uses {model.method}, which qa does not support")
+        if len(indptr) and (int(indptr[0]) != 0 or (np.diff(indptr) < 0).any()) or (
+            len(indices) and not 0 <= int(indices.min()) <= int(indices.max()) < len(ids)
+        ):
+            raise _corrupt(folder / INDICES_FILE, "points at passages the index does not have")
+        columns = list(vocab.values())
+        if not all(type(c) is int and 0 <= c < len(vocab) for c in columns) or len(set(columns)) != len(columns):
+            raise _corrupt(folder / VOCAB_FILE, "maps terms to columns the score matrix does not have")
+        model = bm25s.BM25(**_checked_params(params, folder / PARAMS_FILE))
         model.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": len(ids)}
         model.vocab_dict = vocab
         model.unique_token_ids_set = set(vocab.values())
         model.nonoccurrence_array = None
         return cls(ids, model)
+
+
+_METHODS = ("robertson", "atire", "lucene")  # bm25l and bm25+ need a non-occurrence array qa does not keep
+
+
+def _checked_params(params: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The BM25 settings of params.index.json, each checked: a crafted value is a corrupt file, not a traceback."""
+    out = {}
+    for key in ("k1", "b", "delta"):
+        value = params.get(key)
+        if type(value) not in (int, float) or not 0 <= value < 1e6:
+            raise _corrupt(path, f"has a bad {key} ({str(value)[:40]!r})")
+        out[key] = float(value)
+    for key, allowed in (("method", _METHODS), ("idf_method", (*_METHODS, None)),
+                         ("dtype", ("float32", "float64")), ("int_dtype", ("int32", "int64"))):
+        if params.get(key) not in allowed:
+            raise _corrupt(path, f"has a {key} qa does not use ({str(params.get(key))[:40]!r})")
+        out[key] = params[key]
+    return out
 
 
 def _corrupt(path: Path, problem: str) -> CorruptIndexError:
@@ -295,7 +314,7 @@ def _read_json(path: Path) -> dict[str, Any]:
         value = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise _corrupt(path, "is missing") from exc
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _corrupt(path, "is truncated or unreadable") from exc
     if not isinstance(value, dict):
         raise _corrupt(path, "is not a JSON object")
