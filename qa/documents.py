@@ -16,9 +16,12 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from qa.boilerplate import BULLET, TERMINAL, TIMESTAMPED, clean_body, strip_boilerplate
 from qa.errors import CorpusError, EmptyDocumentError, EncodingError, MalformedRecordError, UnsupportedFormatError
@@ -28,6 +31,9 @@ from qa.metadata import (
 from qa.models import Article, SkippedFile
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+MAX_ARTICLE_BYTES = 5 * 2**20
+"""The largest file, or JSONL line, read as one article: a long news story is ~50 KB, a book 1 MB; 5 MB of
+text is ~40,000 sentences, an hour of embedding on a laptop."""
 
 _LOWER_OR_DIGIT = re.compile(r"[a-z0-9(]")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
@@ -68,15 +74,21 @@ class CorpusScan:
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
-def scan_corpus(corpus_dir: str | Path) -> CorpusScan:
+def scan_corpus(corpus_dir: str | Path, *, max_article_bytes: int = MAX_ARTICLE_BYTES) -> CorpusScan:
     """List the articles of a corpus folder, recursively, in a deterministic order.
+
+    Only regular files are read (a link to one is fine): a FIFO, a device or a socket is skipped, as is a
+    file or JSONL line larger than `max_article_bytes`. A JSONL file is read line by line.
 
     Args:
         corpus_dir: folder of .txt, .md, .html, .htm and .jsonl files; hidden files and folders are ignored.
+        max_article_bytes: the largest file (or JSONL line) read as one article.
 
     Returns:
         A CorpusScan: one RawArticle per file (per line for .jsonl), and a SkippedFile, with the reason,
-        for each file of another type, unreadable file, malformed JSONL line or duplicate doc_id.
+        for each file of another type, unreadable file or folder, malformed JSONL line or duplicate doc_id.
+        A JSONL id that a file or another JSONL file already uses is made unique with its file's path
+        (`feed/b001` for the id "b001" in feed.jsonl).
 
     Raises:
         CorpusError: if the folder does not exist or is not a folder.
@@ -87,30 +99,79 @@ def scan_corpus(corpus_dir: str | Path) -> CorpusScan:
     if not root.is_dir():
         raise CorpusError(f"{root} is not a folder; pass the folder that holds your articles")
     scan = CorpusScan()
-    seen: dict[str, str] = {}
-    for path in _walk(root):
+    found: list[RawArticle] = []
+    for path in _walk(root, scan.skipped):
         rel = path.relative_to(root).as_posix()
+        shown = _shown(rel)
+        if shown != rel:
+            scan.skipped.append(SkippedFile(path=shown, reason="the file name is not valid UTF-8; rename the file"))
+            continue
         suffix = path.suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
             scan.skipped.append(SkippedFile(path=rel, reason=_unsupported(suffix)))
             continue
         try:
-            data = path.read_bytes()
+            with _open_article(path, None if suffix == ".jsonl" else max_article_bytes) as f:
+                if suffix == ".jsonl":
+                    found += _scan_jsonl(rel, f, max_article_bytes, scan.skipped)
+                else:
+                    found.append(RawArticle.of_file(rel, f.read(max_article_bytes + 1)))
+        except _Unreadable as exc:
+            scan.skipped.append(SkippedFile(path=rel, reason=str(exc)))
         except OSError as exc:
             scan.skipped.append(SkippedFile(path=rel, reason=f"cannot read the file: {exc.strerror or exc}"))
+    seen: dict[str, RawArticle] = {}
+    # Files first: a file is named by its path, which nothing else can take from it.
+    for raw in sorted(found, key=lambda r: r.line is not None):
+        doc_id = raw.doc_id
+        if doc_id in seen and raw.line is not None and seen[doc_id].path != raw.path:
+            doc_id = f"{PurePosixPath(raw.path).with_suffix('').as_posix()}/{raw.doc_id}"
+        if doc_id in seen:
+            reason = f"duplicate doc_id {doc_id!r}: already used by {seen[doc_id].location}"
+            scan.skipped.append(SkippedFile(path=raw.path, line=raw.line, reason=reason))
             continue
-        if suffix == ".jsonl":
-            candidates = _scan_jsonl(rel, data, scan.skipped)
-        else:
-            candidates = [RawArticle.of_file(rel, data)]
-        for raw in candidates:
-            if raw.doc_id in seen:
-                reason = f"duplicate doc_id {raw.doc_id!r}: already used by {seen[raw.doc_id]}"
-                scan.skipped.append(SkippedFile(path=raw.path, line=raw.line, reason=reason))
-                continue
-            seen[raw.doc_id] = raw.location
-            scan.articles.append(raw)
+        seen[doc_id] = raw if doc_id == raw.doc_id else replace(raw, doc_id=doc_id)
+    order = {(raw.path, raw.line): n for n, raw in enumerate(found)}
+    scan.articles = sorted(seen.values(), key=lambda raw: order[(raw.path, raw.line)])
     return scan
+
+
+class _Unreadable(Exception):
+    """A corpus entry qa does not open: not a regular file, or too large."""
+
+
+@contextmanager
+def _open_article(path: Path, limit: int | None) -> Iterator[BinaryIO]:
+    info = os.stat(path)  # follows a link: a link to an article is read like the article
+    if not stat.S_ISREG(info.st_mode):
+        raise _Unreadable(f"not a regular file ({_kind(info.st_mode)}); qa reads only regular files")
+    if limit is not None and info.st_size > limit:
+        raise _Unreadable(_too_large(info.st_size, limit))
+    # O_NONBLOCK: a FIFO swapped in after the stat must not hang the build; fstat checks what was opened.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _Unreadable("not a regular file; qa reads only regular files")
+    with os.fdopen(fd, "rb") as f:
+        yield f
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a file"
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (f"{size:,} bytes, more than the {limit:,} an article may have; split it, or raise the limit "
+            "(build_index(max_article_bytes=...))")
+
+
+def _shown(rel: str) -> str:
+    """A path as text: bytes that are not UTF-8 (kept by os.walk as lone surrogates) become U+FFFD."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def parse_article(raw: RawArticle) -> Article:
@@ -167,9 +228,13 @@ def load_article(path: str | Path, corpus_dir: str | Path | None = None) -> Arti
     return parse_article(RawArticle.of_file(rel, path.read_bytes()))
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, skipped: list[SkippedFile]) -> list[Path]:
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename).relative_to(root).as_posix() if exc.filename else str(root)
+        skipped.append(SkippedFile(path=_shown(where), reason=f"cannot read the folder: {exc.strerror or exc}"))
+
     files = []
-    for folder, dirs, names in os.walk(root):
+    for folder, dirs, names in os.walk(root, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         files.extend(Path(folder) / name for name in sorted(names) if not name.startswith("."))
     return files
@@ -180,10 +245,19 @@ def _unsupported(suffix: str) -> str:
     return f"unsupported {kind} (qa reads {', '.join(SUPPORTED_SUFFIXES)})"
 
 
-def _scan_jsonl(rel: str, data: bytes, skipped: list[SkippedFile]) -> list[RawArticle]:
+def _scan_jsonl(rel: str, f: BinaryIO, limit: int, skipped: list[SkippedFile]) -> list[RawArticle]:
     found = []
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        line = line.rstrip(b"\r")
+    number = 0
+    while line := f.readline(limit + 2):
+        number += 1
+        if len(line) > limit + 1 or (len(line) == limit + 1 and not line.endswith(b"\n")):
+            size = len(line)
+            while line and not line.endswith(b"\n"):  # the rest of the line, without keeping it
+                line = f.readline(1 << 20)
+                size += len(line)
+            skipped.append(SkippedFile(path=rel, line=number, reason=_too_large(size, limit)))
+            continue
+        line = line.rstrip(b"\r\n")
         if not line.strip():
             continue
         try:
@@ -212,6 +286,17 @@ def _check_record(record: Any) -> dict[str, Any]:
         raise MalformedRecordError('missing "id" (a non-empty string)')
     if not isinstance(record.get("text"), str):
         raise MalformedRecordError('missing "text" (a string)')
+    for key in ("id", "title", "text", "source", "date", "url", "authors", "author"):
+        values = record.get(key)
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, str):
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise MalformedRecordError(
+                        f'"{key}" holds a lone surrogate ({value[exc.start:exc.end]!r} at character {exc.start}), '
+                        "half of a character such as an emoji; fix the record"
+                    ) from None
     return record
 
 
