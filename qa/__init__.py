@@ -1,6 +1,6 @@
 """qa: ask questions of a local archive of news articles; every answer is a quoted, cited sentence."""
 
-from qa.api import QA, build_index, open_index
+from qa.api import QA, build_index, open_index, verify_index
 from qa.indexer import BUILD_STAGES
 from qa.errors import (
     CorpusError,
@@ -24,6 +24,7 @@ from qa.models import (
     Article,
     Candidate,
     Citation,
+    IndexCheck,
     IndexReport,
     Passage,
     Sentence,
@@ -32,8 +33,8 @@ from qa.models import (
 )
 
 __all__ = [
-    "QA", "build_index", "open_index", "BUILD_STAGES",
-    "Answer", "Article", "Candidate", "Citation", "IndexReport", "Passage", "Sentence", "ShortAnswer",
+    "QA", "build_index", "open_index", "verify_index", "BUILD_STAGES",
+    "Answer", "Article", "Candidate", "Citation", "IndexCheck", "IndexReport", "Passage", "Sentence", "ShortAnswer",
     "SkippedFile",
     "QAError", "CorpusError", "DocumentError", "UnsupportedFormatError", "EncodingError", "MalformedRecordError",
     "EmptyDocumentError", "IndexStoreError", "IndexNotFoundError", "CorruptIndexError", "IndexVersionError",

@@ -12,13 +12,15 @@ from qa.answer import CANDIDATE_PASSAGES, Scored, answer_question, score_sentenc
 from qa.catalog import Catalog
 from qa.dense import DenseIndex
 from qa.embedding import Embedder
-from qa.errors import EmptyQuestionError, IndexVersionError
+from qa.errors import EmptyQuestionError, IndexStoreError, IndexVersionError
 from qa.fusion import as_passages, retrieve
-from qa.indexer import build_index
+from qa.indexer import build_index, verify_index
 from qa.lexical import LexicalIndex
 from qa.models import Answer, Article, Passage
 
-__all__ = ["QA", "build_index", "open_index"]
+__all__ = ["QA", "build_index", "open_index", "verify_index"]
+
+_OPEN_ATTEMPTS = 3
 
 
 class QA:
@@ -26,17 +28,22 @@ class QA:
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
-        manifest = store.read_manifest(index_dir)
+        for attempt in range(_OPEN_ATTEMPTS):
+            manifest = store.read_manifest(index_dir)
+            try:
+                self._load(index_dir, manifest)
+                return
+            except IndexStoreError:
+                # A build published (and dropped the generation this open began with) meanwhile: open the new one.
+                if attempt + 1 == _OPEN_ATTEMPTS or store.read_manifest(index_dir).generation == manifest.generation:
+                    raise
+
+    def _load(self, index_dir: Path, manifest: store.Manifest) -> None:
         generation = store.generation_dir(index_dir, manifest)
         self.manifest = manifest
         self._dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences)
         self._lexical = LexicalIndex.load(generation / store.LEXICAL)
         model_dir = store.model_dir(index_dir, manifest.model_fingerprint)
-        if not model_dir.is_dir() and (index_dir / store.MODEL_DIR).is_dir():
-            raise IndexVersionError(
-                f"{index_dir} keeps its model where an older qa did; run `qa index --index {index_dir}` "
-                "to update it (no article is re-embedded)"
-            )
         self._embedder = Embedder(model_dir)
         if self._embedder.fingerprint != manifest.model_fingerprint:
             raise IndexVersionError(

@@ -7,14 +7,18 @@ articles and drop those of removed ones by id.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from qa.errors import CorruptIndexError
 from qa.models import Article, Passage, Sentence
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -60,6 +64,21 @@ class NewArticle:
     passage_tokens: Sequence[Sequence[str]]
 
 
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Report a damaged catalog file as CorruptIndexError naming it, not sqlite3's "malformed" traceback."""
+
+    @functools.wraps(method)
+    def call(self: Catalog, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise CorruptIndexError(
+                f"the index catalog {self.path} is damaged ({exc}); run `qa index` to repair it"
+            ) from exc
+
+    return call
+
+
 class Catalog:
     """Articles, sentences and passages of one index generation."""
 
@@ -67,7 +86,8 @@ class Catalog:
         self.path = path
         if readonly and not path.is_file():
             raise CorruptIndexError(f"{path} is missing; rebuild the index with `qa index`")
-        uri = f"file:{path}?mode=ro" if readonly else str(path)
+        # as_uri escapes "?" and "#" in the path, which SQLite would read as the start of options
+        uri = f"{Path(path).absolute().as_uri()}?mode=ro" if readonly else str(path)
         self._db = sqlite3.connect(uri, uri=readonly, check_same_thread=False)
         try:
             if readonly:
@@ -83,9 +103,11 @@ class Catalog:
 
     # --- writing -------------------------------------------------------------------------------
 
+    @_guarded
     def content_hashes(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT doc_id, content_hash FROM articles"))
 
+    @_guarded
     def delete_articles(self, doc_ids: Iterable[str]) -> tuple[list[int], list[int]]:
         """Remove articles; return the ids of their sentences and passages."""
         sentence_ids: list[int] = []
@@ -98,6 +120,7 @@ class Catalog:
                     self._db.execute(f"DELETE FROM {table} WHERE doc_id=?", (doc_id,))
         return sentence_ids, passage_ids
 
+    @_guarded
     def insert_articles(self, items: Sequence[NewArticle]) -> tuple[list[int], list[int]]:
         """Add articles; return the new sentence ids (in order) and passage ids."""
         next_sentence = self._next_id("sentences")
@@ -126,6 +149,7 @@ class Catalog:
                 self._db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)", rows)
         return sentence_ids, passage_ids
 
+    @_guarded
     def passage_tokens(self) -> tuple[list[int], list[list[str]]]:
         """Every passage id with its cached BM25 tokens, so BM25 is rebuilt without re-tokenizing."""
         ids: list[int] = []
@@ -135,6 +159,7 @@ class Catalog:
             tokens.append(joined.split())
         return ids, tokens
 
+    @_guarded
     def copy_to(self, target: Path) -> Catalog:
         """Copy this catalog into a new file (the next generation) and open the copy for writing."""
         dest = sqlite3.connect(target)
@@ -151,12 +176,14 @@ class Catalog:
 
     # --- reading -------------------------------------------------------------------------------
 
+    @_guarded
     def counts(self) -> tuple[int, int, int]:
         """Number of articles, passages and sentences."""
         return tuple(  # type: ignore[return-value]
             self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("articles", "passages", "sentences")
         )
 
+    @_guarded
     def article(self, doc_id: str) -> Article | None:
         row = self._db.execute(
             "SELECT doc_id, title, text, source, date, url, authors, path FROM articles WHERE doc_id=?", (doc_id,)
@@ -168,6 +195,7 @@ class Catalog:
             authors=json.loads(row[6]), path=row[7],
         )
 
+    @_guarded
     def article_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
         """Title, source, date, url and path of each article, without its text."""
         ids = list(set(doc_ids))
@@ -179,6 +207,7 @@ class Catalog:
         )
         return {r[0]: {"title": r[1], "source": r[2], "date": r[3], "url": r[4], "path": r[5]} for r in rows}
 
+    @_guarded
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         """Passages by id, with their text and title."""
         if not ids:
@@ -198,6 +227,7 @@ class Catalog:
             for r in rows
         }
 
+    @_guarded
     def passage_sentences(self, passage_ids: Sequence[int]) -> dict[int, list[tuple[int, Sentence]]]:
         """For each passage id, its sentences as (sentence id, Sentence), in article order."""
         if not passage_ids:
@@ -217,6 +247,7 @@ class Catalog:
             )
         return out
 
+    @_guarded
     def passages_of_sentences(self, sentence_ids: Sequence[int]) -> dict[int, list[int]]:
         """The ids of the passages holding each sentence (one, or two where windows overlap)."""
         if not sentence_ids:

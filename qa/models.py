@@ -126,6 +126,9 @@ class IndexReport(_Frozen):
     embedded: int = Field(description="number of texts the model encoded in this build")
     full_rebuild: bool
     reason: str | None = Field(default=None, description="why the build started from scratch, if it did")
+    repaired: list[str] = Field(
+        default_factory=list, description="index files found damaged when the build started, and written again"
+    )
     seconds: float
     stage_seconds: dict[str, float] = Field(default_factory=dict, description="time spent per stage")
 
@@ -138,4 +141,21 @@ class IndexReport(_Frozen):
         )
         if self.skipped:
             line += f"; {len(self.skipped)} skipped"
+        if self.repaired:
+            line += f"; repaired {len(self.repaired)} damaged index file(s): {', '.join(self.repaired)}"
         return line
+
+
+class IndexCheck(_Frozen):
+    """What `verify_index` found: every file of the index read and compared with its recorded checksum."""
+
+    index_dir: str
+    generation: str | None
+    files: int = Field(description="files the manifest records")
+    bytes: int = Field(description="bytes read")
+    damaged: list[str] = Field(default_factory=list, description="'file: problem' for each damaged file")
+
+    @property
+    def ok(self) -> bool:
+        """Whether every file is what the build wrote."""
+        return not self.damaged

@@ -1,56 +1,115 @@
-"""Layout of an index folder, its manifest, and the rules that keep it whole.
+"""Layout of an index folder, its manifest, and the rules that keep it whole and keep qa inside it.
 
     index/
-      manifest.json      schema version, model name and fingerprint, the current generation; written last
-      model/             the embedding model exported to ONNX (model.onnx, tokenizer.json, fingerprint.txt)
+      manifest.json      schema, model, the current and previous generation, a checksum of every file,
+                         and every name qa made in the folder; written last, in one `os.replace`
+      model-<fingerprint>/  the embedding model exported to ONNX (model.onnx, tokenizer.json, fingerprint.txt)
       gen-000007/        one complete generation: catalog.sqlite, sentences.faiss, bm25/
+      gen-000006/        the previous one, kept so that a reader opening it during a publish still can
       .lock              held by the build that is writing
 
-A build fills a staging folder, renames it to the next generation, then replaces manifest.json in one
-`os.replace`. A crash at any point leaves the manifest pointing at the previous, complete generation.
-Nothing in the folder is a pickle: SQLite, JSON, NumPy arrays read with allow_pickle=False, and FAISS.
+A build fills a staging folder, renames it to the next generation, then replaces manifest.json. A crash at
+any point leaves the manifest pointing at a complete generation. Before a build makes a folder it records
+its name in the manifest (`owned`): qa deletes only names it recorded there, so a folder it did not make,
+whatever its name, is never touched, and a killed build's leftovers are removed by the next one.
+Every name read from the manifest is checked against a strict pattern and no file is opened through a
+symbolic link, so a received index cannot make qa read or write outside its folder. Nothing is a pickle.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import hashlib
 import json
+import math
 import os
 import re
+import secrets
 import shutil
+import stat
 import time
 from pathlib import Path
 from types import TracebackType
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from qa.errors import CorruptIndexError, IndexLockedError, IndexNotFoundError, IndexVersionError
+from qa.errors import CorruptIndexError, IndexLockedError, IndexNotFoundError, IndexStoreError, IndexVersionError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: checksums and owned names in the manifest, the previous generation kept
 # Bump when reading, cleaning, splitting or tokenizing articles changes what it produces: an index built
 # the old way is then rebuilt from scratch, since unchanged files would otherwise keep their old sentences.
 PIPELINE_VERSION = "2"
 MANIFEST = "manifest.json"
+LOCK = ".lock"
 MODEL_DIR = "model"  # the index's ONNX copy of the model lives in model-<fingerprint>/ (see model_dir)
 CATALOG = "catalog.sqlite"
 DENSE = "sentences.faiss"
 LEXICAL = "bm25"
+VERIFY_AT_OPEN = 128 * 2**20
+"""Files up to this size are checked against their checksum each time an index is opened (sha256 reads
+~1 GB/s here, so the 90 MB model costs ~0.1 s); larger ones by size, and in full by every build and
+`qa index --verify`."""
+
+_MANIFEST_TMP = f".{MANIFEST}.tmp"
+_MAX_MANIFEST_BYTES = 1 << 20
+FINGERPRINT_PATTERN = r"^[0-9a-f]{16}(-int8)?$"
 _GENERATION = re.compile(r"^gen-(\d{6})$")
-_MODEL = re.compile(rf"^{MODEL_DIR}(-[0-9a-f]+)?$")  # "model" alone: where qa kept it before
+_MODEL = re.compile(r"^model-[0-9a-f]{16}(-int8)?$")
+_TEMP = re.compile(r"^\.(staging|export|trash)-\d{1,10}-[0-9a-f]{8}$")
+_PART = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}"
+_FILE = re.compile(rf"^(gen-\d{{6}}|model-[0-9a-f]{{16}}(-int8)?)(/{_PART}){{1,4}}$")
+
+
+class FileSum(BaseModel):
+    """Size and sha256 of one index file, as the build wrote it."""
+
+    size: int = Field(ge=0, le=2**50)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class Manifest(BaseModel):
-    """What `manifest.json` records about the current generation."""
+    """What `manifest.json` records: the current generation, its checksums, and what qa owns in the folder."""
 
     schema_version: int
-    model_name: str
-    model_fingerprint: str
-    pipeline_version: str = "0"
-    generation: str
+    model_name: str = Field(max_length=200)
+    model_fingerprint: str = Field(pattern=FINGERPRINT_PATTERN)
+    pipeline_version: str = Field(default="0", max_length=20)
+    generation: str | None = Field(pattern=_GENERATION.pattern, description="None until a first build publishes")
+    previous: str | None = Field(default=None, pattern=_GENERATION.pattern)
+    previous_fingerprint: str | None = Field(default=None, pattern=FINGERPRINT_PATTERN)
     built_at: float
-    articles: int
-    passages: int
-    sentences: int
+    articles: int = Field(ge=0, le=10**12)
+    passages: int = Field(ge=0, le=10**12)
+    sentences: int = Field(ge=0, le=10**12)
+    files: dict[str, FileSum] = Field(default_factory=dict, max_length=10_000)
+    owned: list[str] = Field(default_factory=list, max_length=10_000)
+
+    @field_validator("files")
+    @classmethod
+    def _file_names(cls, files: dict[str, FileSum]) -> dict[str, FileSum]:
+        for name in files:
+            if not _FILE.match(name):
+                raise ValueError(f"not an index file name: {name[:80]!r}")
+        return files
+
+    @field_validator("owned")
+    @classmethod
+    def _owned_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not (_GENERATION.match(name) or _MODEL.match(name) or _TEMP.match(name)):
+                raise ValueError(f"not a name qa makes: {name[:80]!r}")
+        return names
+
+    def in_use(self) -> set[str]:
+        """The folders a reader may be opening: both generations and the models they were embedded with."""
+        names = {f"{MODEL_DIR}-{self.model_fingerprint}"}
+        if self.generation:
+            names.add(self.generation)
+        if self.previous:
+            names.add(self.previous)
+            names.add(f"{MODEL_DIR}-{self.previous_fingerprint or self.model_fingerprint}")
+        return names
 
 
 def read_manifest(index_dir: Path) -> Manifest:
@@ -58,25 +117,27 @@ def read_manifest(index_dir: Path) -> Manifest:
 
     Raises:
         IndexNotFoundError: the folder or its manifest does not exist.
-        CorruptIndexError: the manifest is not valid JSON of the expected shape.
+        CorruptIndexError: the manifest is not valid JSON of the expected shape, or names a file outside the folder.
         IndexVersionError: the manifest was written by another schema or pipeline version.
     """
+    index_dir = Path(index_dir)
     path = index_dir / MANIFEST
-    if not index_dir.is_dir() or not path.is_file():
+    if not index_dir.is_dir() or not os.path.lexists(path):
         raise IndexNotFoundError(f"no index in {index_dir}: build one with `qa index CORPUS --index {index_dir}`")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptIndexError(f"{path} is unreadable ({exc}); rebuild with `qa index --rebuild`") from exc
-    if isinstance(raw, dict) and raw.get("schema_version") not in (None, SCHEMA_VERSION):
+    raw = _parse_manifest(path)
+    if raw.get("schema_version") != SCHEMA_VERSION:
         raise IndexVersionError(
-            f"{index_dir} uses index format {raw.get('schema_version')}, this qa reads format {SCHEMA_VERSION}; "
-            f"run `qa index --rebuild --index {index_dir}`"
+            f"{index_dir} uses index format {str(raw.get('schema_version'))[:20]}, this qa reads format "
+            f"{SCHEMA_VERSION}; run `qa index --rebuild --index {index_dir}`"
         )
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as exc:
-        raise CorruptIndexError(f"{path} is not a valid manifest; rebuild with `qa index --rebuild`") from exc
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CorruptIndexError(
+            f"{path} is not a valid manifest ({where}: {first['msg'][:120]}); rebuild with `qa index --rebuild`"
+        ) from None
     if manifest.pipeline_version != PIPELINE_VERSION:
         raise IndexVersionError(
             f"{index_dir} was built by a qa that reads and splits articles differently; "
@@ -85,31 +146,146 @@ def read_manifest(index_dir: Path) -> Manifest:
     return manifest
 
 
+def _parse_manifest(path: Path) -> dict:
+    hint = "rebuild with `qa index --rebuild`"
+    try:
+        data = read_regular(path, limit=_MAX_MANIFEST_BYTES)
+        raw = json.loads(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: bad JSON, 5000-digit ints
+        reason = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {str(exc)[:100]}"
+        raise CorruptIndexError(f"{path} is unreadable ({reason}); {hint}") from None
+    if not isinstance(raw, dict):
+        raise CorruptIndexError(f"{path} is not a JSON object; {hint}")
+    return raw
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of the index, opened without following a symbolic link.
+
+    Raises:
+        OSError: the file is missing, a link, not a regular file, or larger than `limit` (errno EFBIG).
+    """
+    fd = _open_regular(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise OSError(errno.EFBIG, f"{size} bytes, more than the {limit} a {path.name} can hold")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(limit + 1)
+    finally:
+        os.close(fd)
+
+
+def _open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "a symbolic link, which qa does not follow inside an index") from None
+        raise
+    info = os.fstat(fd)
+    # A hard link is refused only for writing: a backup made with `cp -al` is still read.
+    if not stat.S_ISREG(info.st_mode) or (info.st_nlink > 1 and flags & (os.O_WRONLY | os.O_RDWR)):
+        os.close(fd)
+        what = "not a regular file" if not stat.S_ISREG(info.st_mode) else "a hard link to another file"
+        raise OSError(errno.EPERM, f"{what}, which qa does not write or read inside an index")
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return fd
+
+
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
     """Replace the manifest atomically: readers see the old one or the new one, never half of one."""
     atomic_write_text(index_dir / MANIFEST, manifest.model_dump_json(indent=2))
 
 
-def generation_dir(index_dir: Path, manifest: Manifest) -> Path:
-    """The folder of the manifest's generation, checked to exist."""
-    path = index_dir / manifest.generation
-    if not path.is_dir():
-        raise CorruptIndexError(f"{path} named by {index_dir / MANIFEST} is missing; rebuild with `qa index --rebuild`")
-    return path
+def generation_dir(index_dir: Path, manifest: Manifest, verify_limit: int | None = VERIFY_AT_OPEN) -> Path:
+    """The folder of the manifest's generation, checked whole: every file of it and of its model is there,
+    has the size the build wrote, and, up to `verify_limit` bytes (None: all), the same checksum.
+
+    Raises:
+        IndexNotFoundError: no build has finished yet.
+        CorruptIndexError: a file is missing, a link, or not what the build wrote.
+    """
+    if manifest.generation is None:
+        raise IndexNotFoundError(
+            f"no complete index in {index_dir} yet: its first build was interrupted or is running; "
+            f"run `qa index CORPUS --index {index_dir}`"
+        )
+    problems = verify(index_dir, manifest, verify_limit)
+    if problems:
+        name, problem = next(iter(problems.items()))
+        raise CorruptIndexError(f"{Path(index_dir) / name} {problem}; run `qa index --index {index_dir}` to repair it")
+    return Path(index_dir) / manifest.generation
+
+
+def verify(index_dir: Path, manifest: Manifest, limit: int | None = None) -> dict[str, str]:
+    """What is wrong with the files the manifest records: file name (relative to the index) -> problem;
+    empty when all is well.
+
+    Args:
+        limit: files up to this size are read and their sha256 compared; larger ones only by size. None: all.
+    """
+    problems = {}
+    for name, expected in sorted(manifest.files.items()):
+        problem = _check_file(Path(index_dir), name, expected, limit)
+        if problem:
+            problems[name] = problem
+    if manifest.generation and not any(n.startswith(f"{manifest.generation}/") for n in manifest.files):
+        problems[MANIFEST] = f"records no file of {manifest.generation}"
+    return problems
+
+
+def _check_file(index_dir: Path, name: str, expected: FileSum, limit: int | None) -> str | None:
+    path = index_dir / name
+    parts = name.split("/")
+    for depth in range(1, len(parts)):  # gen-000001/ or bm25/ itself a link to another folder
+        if os.path.islink(index_dir.joinpath(*parts[:depth])):
+            return f"is inside {'/'.join(parts[:depth])}, a symbolic link, which qa does not follow inside an index"
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link, which qa does not follow inside an index"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file"
+    if info.st_size != expected.size:
+        return f"has {info.st_size} bytes, the build wrote {expected.size}"
+    if limit is not None and info.st_size > limit:
+        return None
+    try:
+        digest = file_sha256(path)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None if digest == expected.sha256 else "has changed since the build wrote it (checksum mismatch)"
+
+
+def file_sha256(path: Path) -> str:
+    fd = _open_regular(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def checksums(folder: Path, name: str) -> dict[str, FileSum]:
+    """Size and sha256 of every file below `folder`, keyed as the manifest records them: the path
+    relative to the index once the folder is the index's `name` (a staging folder is read before its rename).
+    """
+    out: dict[str, FileSum] = {}
+    for parent, dirs, files in os.walk(folder):
+        dirs.sort()
+        for file in sorted(files):
+            path = Path(parent) / file
+            out[f"{name}/{path.relative_to(folder).as_posix()}"] = FileSum(
+                size=path.stat().st_size, sha256=file_sha256(path)
+            )
+    return out
 
 
 def next_generation_name(index_dir: Path) -> str:
-    numbers = [int(m.group(1)) for p in index_dir.iterdir() if (m := _GENERATION.match(p.name))]
+    numbers = [int(m.group(1)) for name in os.listdir(index_dir) if (m := _GENERATION.match(name))]
     return f"gen-{max(numbers, default=0) + 1:06d}"
-
-
-def staging_dir(index_dir: Path) -> Path:
-    """A fresh folder to build the next generation in; leftovers of a crashed build are removed first."""
-    path = index_dir / f".staging-{os.getpid()}"
-    for stale in index_dir.glob(".staging-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    path.mkdir()
-    return path
 
 
 def model_dir(index_dir: Path, fingerprint: str | None = None) -> Path:
@@ -121,31 +297,173 @@ def model_dir(index_dir: Path, fingerprint: str | None = None) -> Path:
     """
     if fingerprint is None:
         fingerprint = read_manifest(Path(index_dir)).model_fingerprint
+    if not re.match(FINGERPRINT_PATTERN, fingerprint):
+        raise CorruptIndexError(f"{fingerprint[:40]!r} is not a model fingerprint; rebuild with `qa index --rebuild`")
     return Path(index_dir) / f"{MODEL_DIR}-{fingerprint}"
 
 
-def publish(index_dir: Path, staging: Path, manifest: Manifest) -> None:
-    """Make a finished staging folder the current generation, then drop what only older ones used."""
-    _fsync_tree(staging)
-    target = index_dir / manifest.generation
-    os.replace(staging, target)
-    _fsync_dir(index_dir)
-    write_manifest(index_dir, manifest)
-    drop_stale(index_dir, manifest)
+def claim(index_dir: Path) -> None:
+    """Create the index folder, or check that it is empty or a qa index: qa writes into nothing else.
+
+    Raises:
+        IndexStoreError: the path is a file, or a folder holding things that are not a qa index.
+    """
+    index_dir = Path(index_dir)
+    if not index_dir.exists():
+        index_dir.mkdir(parents=True)
+        return
+    if not index_dir.is_dir():
+        raise IndexStoreError(f"{index_dir} is a file, not an index folder; pass another --index")
+    names = set(os.listdir(index_dir))
+    if names <= {LOCK, _MANIFEST_TMP}:
+        return  # new, or a first build killed before it wrote a manifest
+    if MANIFEST in names:
+        try:
+            raw = _parse_manifest(index_dir / MANIFEST)
+        except CorruptIndexError:
+            raw = {}
+        if {"schema_version", "model_fingerprint"} <= raw.keys():
+            return
+        if all(_is_qa_name(name) for name in names):  # a damaged manifest beside nothing but qa's own names
+            return
+    shown = ", ".join(sorted(n.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for n in names)[:4])
+    raise IndexStoreError(
+        f"{index_dir} is not empty and is not a qa index (it holds {shown}{', ...' if len(names) > 4 else ''}); "
+        "qa builds only in a new or empty folder or in one of its own indexes: pass another --index"
+    )
 
 
-def drop_stale(index_dir: Path, manifest: Manifest) -> None:
-    """Remove the generations and model copies that the manifest no longer names."""
-    keep = {manifest.generation, model_dir(index_dir, manifest.model_fingerprint).name}
-    for path in index_dir.iterdir():
-        if (_GENERATION.match(path.name) or _MODEL.match(path.name)) and path.name not in keep:
-            shutil.rmtree(path, ignore_errors=True)
+def _is_qa_name(name: str) -> bool:
+    return name in (MANIFEST, LOCK, _MANIFEST_TMP) or any(p.match(name) for p in (_GENERATION, _MODEL, _TEMP))
+
+
+class IndexFolder:
+    """An index folder as the build holding its lock sees it: the manifest, and the names qa owns in it.
+
+    Opening it removes what a killed build left behind (the names it recorded before making them);
+    `temp` records a name before the build makes it; `publish` switches to a new generation.
+    """
+
+    def __init__(self, index_dir: Path, fingerprint: str) -> None:
+        self.path = Path(index_dir)
+        self.manifest: Manifest | None = None
+        self.problem: str | None = None  # why the manifest in the folder cannot be built on
+        self._owned: set[str] = set()
+        try:
+            self.manifest = read_manifest(self.path)
+            self._owned = set(self.manifest.owned) | self.manifest.in_use()
+        except IndexNotFoundError:
+            pass
+        except IndexStoreError as exc:
+            self.problem = str(exc).split("; run")[0].split("; rebuild")[0]
+            self._owned = _recorded_names(self.path)
+        self._fingerprint = fingerprint
+        self.sweep()
+
+    def owns(self, name: str) -> bool:
+        return name in self._owned
+
+    def temp(self, kind: str) -> Path:
+        """A new name for a temporary folder ("staging", "export" or "trash"), recorded before it is made."""
+        name = f".{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.record(name)
+        return self.path / name
+
+    def record(self, *names: str) -> None:
+        """Add names to those qa owns in the folder, in the manifest on disk, before making them."""
+        if set(names) <= self._owned:
+            return
+        self._owned |= set(names)
+        self._write(self._current().model_copy(update={"owned": sorted(self._owned)}))
+
+    def sweep(self) -> list[str]:
+        """Remove every name qa owns that no reader can be using; returns what it removed."""
+        keep = self.manifest.in_use() if self.manifest else set()
+        gone = sorted(self._owned - keep)
+        for name in gone:
+            _remove(self.path / name)
+        if gone or (self.manifest and set(self.manifest.owned) != self._owned - set(gone)):
+            self._owned -= set(gone)
+            if self.manifest is not None or self._owned:
+                self._write(self._current().model_copy(update={"owned": sorted(self._owned)}))
+        return gone
+
+    def update_files(self, files: dict[str, FileSum]) -> None:
+        """Record new checksums for the current generation (its model was exported again)."""
+        assert self.manifest is not None
+        self._write(self.manifest.model_copy(update={"files": files}))
+
+    def publish(self, staging: Path, manifest: Manifest) -> None:
+        """Make a finished staging folder the current generation, keep the one before it for readers that
+        are opening it, and remove what neither uses."""
+        assert manifest.generation is not None
+        _fsync_tree(staging)
+        self.record(manifest.generation)
+        os.replace(staging, self.path / manifest.generation)
+        _fsync_dir(self.path)
+        previous = self.manifest.generation if self.manifest else None
+        self._owned.discard(staging.name)
+        self._write(manifest.model_copy(update={
+            "previous": previous,
+            "previous_fingerprint": self.manifest.model_fingerprint if previous and self.manifest else None,
+            "owned": sorted(self._owned),
+        }))
+        self.sweep()
+
+    def _current(self) -> Manifest:
+        if self.manifest is not None:
+            return self.manifest
+        # No usable manifest yet: one with no generation records the names while the first build runs.
+        return Manifest(
+            schema_version=SCHEMA_VERSION, model_name="", model_fingerprint=self._fingerprint,
+            pipeline_version=PIPELINE_VERSION, generation=None, built_at=time.time(), articles=0, passages=0,
+            sentences=0,
+        )
+
+    def _write(self, manifest: Manifest) -> None:
+        write_manifest(self.path, manifest)
+        self.manifest = manifest
+
+
+def _recorded_names(index_dir: Path) -> set[str]:
+    """The names a manifest this qa cannot use still proves qa made: an older format's generation and model."""
+    try:
+        raw = _parse_manifest(index_dir / MANIFEST)
+    except CorruptIndexError:
+        return set()
+    names = set()
+    for key, pattern in (("generation", _GENERATION), ("previous", _GENERATION)):
+        if isinstance(raw.get(key), str) and pattern.match(raw[key]):
+            names.add(raw[key])
+    for key in ("model_fingerprint", "previous_fingerprint"):
+        if isinstance(raw.get(key), str) and re.match(FINGERPRINT_PATTERN, raw[key]):
+            names.add(f"{MODEL_DIR}-{raw[key]}")
+    owned = raw.get("owned")
+    if isinstance(owned, list):
+        names |= {n for n in owned if isinstance(n, str) and (_GENERATION.match(n) or _MODEL.match(n) or _TEMP.match(n))}
+    return names
+
+
+def _remove(path: Path) -> None:
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)  # a file or a link: the link goes, never what it points to
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file under a temporary name in the same folder, fsync it, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
+    """Write a file under a temporary name in the same folder, fsync it, then rename it into place.
+
+    The temporary file is made anew (O_EXCL, no link followed), so whatever was at its name is never written.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    _remove(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
@@ -157,17 +475,25 @@ class BuildLock:
     """An exclusive lock on an index folder, held for the whole of a build.
 
     The lock is an `flock` on `index/.lock`: the kernel releases it when the process dies, so a killed
-    build never leaves the index locked.
+    build never leaves the index locked. The file is opened without following a link and must be a
+    regular file of its own, so a `.lock` that points elsewhere is refused, not truncated.
     """
 
     def __init__(self, index_dir: Path, wait: float = 0.0) -> None:
-        self.path = index_dir / ".lock"
-        self.wait = wait
+        if not isinstance(wait, (int, float)) or not math.isfinite(wait) or wait < 0:
+            raise ValueError(f"wait must be a number of seconds, 0 or more, not {wait!r}")
+        self.path = Path(index_dir) / LOCK
+        self.wait = float(wait)
         self._fd: int | None = None
 
     def __enter__(self) -> BuildLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = _open_regular(self.path, os.O_RDWR | os.O_CREAT)
+        except OSError as exc:
+            raise IndexStoreError(
+                f"{self.path} is {exc.strerror}; remove it (`rm {self.path}`) and build again"
+            ) from None
         deadline = time.monotonic() + self.wait
         while True:
             try:

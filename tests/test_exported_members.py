@@ -14,8 +14,8 @@ import qa.models
 
 def test_public_names():
     assert sorted(qa.__all__) == sorted([
-        "QA", "build_index", "open_index", "BUILD_STAGES",
-        "Answer", "Article", "Candidate", "Citation", "IndexReport", "Passage", "Sentence", "ShortAnswer",
+        "QA", "build_index", "open_index", "verify_index", "BUILD_STAGES",
+        "Answer", "Article", "Candidate", "Citation", "IndexCheck", "IndexReport", "Passage", "Sentence", "ShortAnswer",
         "SkippedFile",
         "QAError", "CorpusError", "DocumentError", "UnsupportedFormatError", "EncodingError", "MalformedRecordError",
         "EmptyDocumentError", "IndexStoreError", "IndexNotFoundError", "CorruptIndexError", "IndexVersionError",

@@ -142,7 +142,8 @@ def test_a_build_killed_while_a_new_model_re_embeds_leaves_the_old_index_usable(
         f"from qa.cli import main; main(['index', {str(corpus)!r}, '--index', {str(index)!r}])"
     )
 
-    assert store.read_manifest(index) == before
+    after = store.read_manifest(index)
+    assert (after.generation, after.model_fingerprint, after.files) == (before.generation, before.model_fingerprint, before.files)
     assert len(list(index.glob(f"{store.MODEL_DIR}-*"))) == 2, "the new model was exported beside the old one"
     with qa.open_index(index) as bot:
         assert bot.search("Generated 7", k=1)
@@ -159,22 +160,6 @@ def _kill_while_embedding(script: str) -> None:
     time.sleep(0.5)
     build.send_signal(signal.SIGKILL)
     build.wait()
-
-
-def test_an_index_with_the_model_where_an_older_qa_kept_it_is_updated_without_re_embedding(
-    default_index: Path, corpus_dir: Path, tmp_path: Path
-):
-    old = tmp_path / "old"
-    shutil.copytree(default_index, old)
-    store.model_dir(old).rename(old / store.MODEL_DIR)
-    with pytest.raises(qa.IndexVersionError, match="older qa"):
-        qa.open_index(old)
-
-    report = qa.build_index(corpus_dir, old)
-
-    assert report.embedded == 0 and not (old / store.MODEL_DIR).exists()
-    with qa.open_index(old) as bot:
-        assert bot.ask("how many Chinese nationals did Zelensky claim?").found
 
 
 def test_a_second_build_at_once_fails_clearly(default_index: Path, corpus_dir: Path):
@@ -260,12 +245,12 @@ def test_the_next_build_repairs_vectors_that_do_not_match_the_sentences(
     broken = tmp_path / "broken"
     shutil.copytree(default_index, broken)
     DenseIndex.create().save(broken / store.read_manifest(broken).generation / store.DENSE)  # a valid file, no vectors
-    with pytest.raises(qa.CorruptIndexError, match="0 vectors for 90 sentences"):
+    with pytest.raises(qa.CorruptIndexError, match="sentences.faiss has 90 bytes, the build wrote"):
         qa.open_index(broken)
 
     report = qa.build_index(corpus_dir, broken)
 
-    assert report.full_rebuild and "0 vectors" in (report.reason or "")
+    assert report.full_rebuild and "sentences.faiss has 90 bytes" in (report.reason or "")
     with qa.open_index(broken) as bot:
         assert bot.ask("how many Chinese nationals did Zelensky claim?").found
 
