@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from qa.boilerplate import BULLET, TERMINAL, TIMESTAMPED, clean_body, strip_boilerplate
-from qa.errors import CorpusError, EmptyDocumentError, EncodingError, MalformedRecordError, UnsupportedFormatError
+from qa.errors import CorpusError, DocumentError, EmptyDocumentError, EncodingError, MalformedRecordError, UnsupportedFormatError
 from qa.metadata import (
     META_LINE, clean_title, front_matter, metadata_lines, same_title, split_authors, title_from_body, title_line,
 )
@@ -54,6 +54,28 @@ class RawArticle:
     line: int | None
     content_hash: str
     data: bytes
+    origin: tuple[str, int, int] | None = None
+    """For a JSONL record: (file, offset, length) to read `data` from when it is parsed, so a scan of a
+    million-line file keeps offsets, not lines; `data` is then empty."""
+
+    def read(self) -> bytes:
+        """The article's bytes, read again from its JSONL file if the scan did not keep them.
+
+        Raises:
+            DocumentError: the file changed since the scan (its bytes no longer match the hash).
+        """
+        if self.origin is None:
+            return self.data
+        file, offset, length = self.origin
+        try:
+            with open(file, "rb") as f:
+                f.seek(offset)
+                data = f.read(length)
+        except OSError as exc:
+            raise DocumentError(f"{self.location}: cannot read the file again: {exc.strerror or exc}") from exc
+        if hashlib.sha256(data).hexdigest() != self.content_hash:
+            raise DocumentError(f"{self.location}: the file changed while qa was indexing it; index again")
+        return data
 
     @classmethod
     def of_file(cls, rel: str, data: bytes) -> RawArticle:
@@ -113,7 +135,7 @@ def scan_corpus(corpus_dir: str | Path, *, max_article_bytes: int = MAX_ARTICLE_
         try:
             with _open_article(path, None if suffix == ".jsonl" else max_article_bytes) as f:
                 if suffix == ".jsonl":
-                    found += _scan_jsonl(rel, f, max_article_bytes, scan.skipped)
+                    found += _scan_jsonl(rel, str(path.absolute()), f, max_article_bytes, scan.skipped)
                 else:
                     found.append(RawArticle.of_file(rel, f.read(max_article_bytes + 1)))
         except _Unreadable as exc:
@@ -191,12 +213,13 @@ def parse_article(raw: RawArticle) -> Article:
     """
     suffix = PurePosixPath(raw.path).suffix.lower()
     where = raw.location
+    data = raw.read()
     if suffix in (".txt", ".md"):
-        fields = _parse_plain(_decode(raw.data, where), markdown=suffix == ".md")
+        fields = _parse_plain(_decode(data, where), markdown=suffix == ".md")
     elif suffix in (".html", ".htm"):
-        fields = _parse_html(raw.data, where)
+        fields = _parse_html(data, where)
     elif suffix == ".jsonl":
-        fields = _parse_record(raw.data, where)
+        fields = _parse_record(data, where)
     else:
         raise UnsupportedFormatError(f"{raw.path}: {_unsupported(suffix)}")
     if not fields["text"]:
@@ -245,16 +268,18 @@ def _unsupported(suffix: str) -> str:
     return f"unsupported {kind} (qa reads {', '.join(SUPPORTED_SUFFIXES)})"
 
 
-def _scan_jsonl(rel: str, f: BinaryIO, limit: int, skipped: list[SkippedFile]) -> list[RawArticle]:
+def _scan_jsonl(rel: str, file: str, f: BinaryIO, limit: int, skipped: list[SkippedFile]) -> list[RawArticle]:
     found = []
-    number = 0
+    number = offset = 0
     while line := f.readline(limit + 2):
         number += 1
+        start, offset = offset, offset + len(line)
         if len(line) > limit + 1 or (len(line) == limit + 1 and not line.endswith(b"\n")):
             size = len(line)
             while line and not line.endswith(b"\n"):  # the rest of the line, without keeping it
                 line = f.readline(1 << 20)
                 size += len(line)
+                offset += len(line)
             skipped.append(SkippedFile(path=rel, line=number, reason=_too_large(size, limit)))
             continue
         line = line.rstrip(b"\r\n")
@@ -266,7 +291,7 @@ def _scan_jsonl(rel: str, f: BinaryIO, limit: int, skipped: list[SkippedFile]) -
             skipped.append(SkippedFile(path=rel, line=number, reason=str(exc)))
             continue
         doc_id = str(record["id"]).strip()
-        found.append(RawArticle(doc_id, rel, number, hashlib.sha256(line).hexdigest(), line))
+        found.append(RawArticle(doc_id, rel, number, hashlib.sha256(line).hexdigest(), b"", (file, start, len(line))))
     return found
 
 

@@ -24,6 +24,8 @@ from qa.sentences import split_sentences
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total), stage one of BUILD_STAGES."""
 
+_BATCH = 2000  # articles parsed, embedded and written at a time
+
 BUILD_STAGES = {"load": "Reading articles", "embed": "Embedding sentences", "write": "Writing the index"}
 
 
@@ -77,6 +79,8 @@ def build_index(
         folder = store.IndexFolder(index_dir, fingerprint)
         damaged = store.verify(index_dir, folder.manifest) if folder.manifest and folder.manifest.generation else {}
         repaired = [f"{name} ({problem})" for name, problem in damaged.items()]
+        if folder.restored:
+            repaired.insert(0, f"{store.MANIFEST} (restored from its backup: {folder.restored})")
         embedder, model_files = _model(folder, fingerprint, damaged, rebuild)
         stages["model"] = time.perf_counter() - tick
 
@@ -90,19 +94,20 @@ def build_index(
         removed = [doc_id for doc_id in old_hashes if doc_id not in current]
         unchanged = len(current) - len(added) - len(updated)
 
-        tick = time.perf_counter()
         skipped = list(scan.skipped)
-        items = _prepare(added + updated, skipped, progress)
-        failed = {raw.doc_id for raw in added + updated} - {item.article.doc_id for item in items}
-        if len(failed) == len(current):
-            raise _nothing_readable(corpus_dir, skipped, skipped[len(scan.skipped)])  # first unreadable article
-        stages["parse_split"] = time.perf_counter() - tick
-
-        # Nothing to write also when the only new articles are unreadable ones, skipped again as at the last
-        # build; the lexical index is always rebuilt from the catalog when a generation is written.
+        changed = added + updated
+        # The lexical index is always rebuilt from the catalog when a generation is written.
         lexical_damaged = any(name.startswith(f"{folder.manifest.generation}/{store.LEXICAL}/") for name in damaged) \
             if previous and folder.manifest else False
-        if previous and not items and not updated and not removed and not lexical_damaged:
+
+        tick = time.perf_counter()
+        batches = [changed[start : start + _BATCH] for start in range(0, len(changed), _BATCH)]
+        first = _prepare(batches[0], skipped, progress, 0, len(changed)) if batches else []
+        stages["parse_split"] = time.perf_counter() - tick
+        if len(batches) <= 1 and not first and len(skipped) - len(scan.skipped) == len(current):
+            raise _nothing_readable(corpus_dir, skipped, skipped[len(scan.skipped)])  # first unreadable article
+        # Nothing to write also when the only new articles are unreadable ones, skipped again as at the last build.
+        if previous and len(batches) <= 1 and not first and not updated and not removed and not lexical_damaged:
             articles, passages, sentences = previous[0].counts()
             manifest = folder.manifest
             assert manifest is not None and manifest.generation is not None
@@ -116,13 +121,6 @@ def build_index(
             )
 
         tick = time.perf_counter()
-        texts = [item.article.text[s:e] for item in items for s, e in item.sentence_spans]
-        vectors = embedder.encode(texts, progress=(lambda d, t: progress("embed", d, t)) if progress else None)
-        stages["embed"] = time.perf_counter() - tick
-
-        tick = time.perf_counter()
-        if progress:
-            progress("write", 0, 3)
         staging = folder.temp("staging")
         staging.mkdir()
         if previous:
@@ -134,12 +132,37 @@ def build_index(
         cleanup.callback(catalog.close)
         gone = removed + [raw.doc_id for raw in updated]
         gone_sentences, _ = catalog.delete_articles(gone)
-        new_sentences, _ = catalog.insert_articles(items)
+        dense.remove(np.asarray(gone_sentences, dtype=np.int64))
         stages["catalog"] = time.perf_counter() - tick
 
+        # In batches, so that memory holds one batch of articles, not the corpus: a JSONL of a million
+        # records is read, split, embedded and written a few thousand at a time.
+        embedded, inserted = 0, set()
+        for number, batch in enumerate(batches):
+            tick = time.perf_counter()
+            items = first if number == 0 else _prepare(batch, skipped, progress, number * _BATCH, len(changed))
+            stages["parse_split"] += time.perf_counter() - tick
+            tick = time.perf_counter()
+            texts = [item.article.text[s:e] for item in items for s, e in item.sentence_spans]
+            done = embedded
+            vectors = embedder.encode(texts, progress=(lambda d, t: progress("embed", done + d, done + t)) if progress else None)
+            stages["embed"] = stages.get("embed", 0.0) + time.perf_counter() - tick
+            tick = time.perf_counter()
+            new_sentences, _ = catalog.insert_articles(items)
+            dense.add(np.asarray(new_sentences, dtype=np.int64), vectors)
+            stages["catalog"] += time.perf_counter() - tick
+            embedded += len(texts)
+            inserted |= {item.article.doc_id for item in items}
+            first = items = texts = vectors = []  # type: ignore[assignment]  # let the batch go
+        failed = {raw.doc_id for raw in changed} - inserted
+        if len(failed) == len(current):
+            catalog.close()
+            folder.sweep()  # the staging folder
+            raise _nothing_readable(corpus_dir, skipped, skipped[len(scan.skipped)])  # first unreadable article
+
         tick = time.perf_counter()
-        dense.remove(np.asarray(gone_sentences, dtype=np.int64))
-        dense.add(np.asarray(new_sentences, dtype=np.int64), vectors)
+        if progress:
+            progress("write", 0, 3)
         dense.save(staging / store.DENSE)
         stages["faiss"] = time.perf_counter() - tick
         if progress:
@@ -179,7 +202,7 @@ def build_index(
         articles=articles,
         passages=passages,
         sentences=sentences,
-        embedded=len(texts),
+        embedded=embedded,
         full_rebuild=previous is None,
         reason=reason,
         repaired=repaired,
@@ -208,10 +231,13 @@ def verify_index(index_dir: str | Path = "index") -> IndexCheck:
     )
 
 
-def _prepare(raws: list[RawArticle], skipped: list[SkippedFile], progress: Progress | None) -> list[NewArticle]:
+def _prepare(
+    raws: list[RawArticle], skipped: list[SkippedFile], progress: Progress | None, offset: int = 0, total: int = 0
+) -> list[NewArticle]:
     """Parse, split and tokenize new or changed articles; a bad one is skipped and reported."""
     items: list[NewArticle] = []
-    for done, raw in enumerate(raws, 1):
+    total = total or len(raws)
+    for done, raw in enumerate(raws, offset + 1):
         try:
             article = parse_article(raw)
         except DocumentError as exc:
@@ -224,8 +250,8 @@ def _prepare(raws: list[RawArticle], skipped: list[SkippedFile], progress: Progr
         windows = group_passages(spans)
         passage_texts = [f"{article.title}\n{article.text[spans[a][0]:spans[b][1]]}" for a, b in windows]
         items.append(NewArticle(article, raw.content_hash, spans, windows, tokenize(passage_texts)))
-        if progress and (done % 50 == 0 or done == len(raws)):
-            progress("load", done, len(raws))
+        if progress and (done % 50 == 0 or done == total):
+            progress("load", done, total)
     return items
 
 

@@ -52,6 +52,8 @@ VERIFY_AT_OPEN = 128 * 2**20
 `qa index --verify`."""
 
 _MANIFEST_TMP = f".{MANIFEST}.tmp"
+BACKUP = ".manifest.backup.json"  # the same manifest, written just before it: a build recovers from it
+_BACKUP_TMP = f".{BACKUP}.tmp"
 _MAX_MANIFEST_BYTES = 1 << 20
 FINGERPRINT_PATTERN = r"^[0-9a-f]{16}(-int8)?$"
 _GENERATION = re.compile(r"^gen-(\d{6})$")
@@ -112,7 +114,7 @@ class Manifest(BaseModel):
         return names
 
 
-def read_manifest(index_dir: Path) -> Manifest:
+def read_manifest(index_dir: Path, name: str = MANIFEST) -> Manifest:
     """Read and validate the manifest of an index folder.
 
     Raises:
@@ -121,7 +123,7 @@ def read_manifest(index_dir: Path) -> Manifest:
         IndexVersionError: the manifest was written by another schema or pipeline version.
     """
     index_dir = Path(index_dir)
-    path = index_dir / MANIFEST
+    path = index_dir / name
     if not index_dir.is_dir() or not os.path.lexists(path):
         raise IndexNotFoundError(f"no index in {index_dir}: build one with `qa index CORPUS --index {index_dir}`")
     raw = _parse_manifest(path)
@@ -136,7 +138,7 @@ def read_manifest(index_dir: Path) -> Manifest:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise CorruptIndexError(
-            f"{path} is not a valid manifest ({where}: {first['msg'][:120]}); rebuild with `qa index --rebuild`"
+            f"{path} is not a valid manifest ({where}: {first['msg'][:120]}); run `qa index` to repair it"
         ) from None
     if manifest.pipeline_version != PIPELINE_VERSION:
         raise IndexVersionError(
@@ -147,7 +149,7 @@ def read_manifest(index_dir: Path) -> Manifest:
 
 
 def _parse_manifest(path: Path) -> dict:
-    hint = "rebuild with `qa index --rebuild`"
+    hint = "run `qa index` to repair it"
     try:
         data = read_regular(path, limit=_MAX_MANIFEST_BYTES)
         raw = json.loads(data.decode("utf-8"))
@@ -194,8 +196,12 @@ def _open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
 
 
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
-    """Replace the manifest atomically: readers see the old one or the new one, never half of one."""
-    atomic_write_text(index_dir / MANIFEST, manifest.model_dump_json(indent=2))
+    """Replace the manifest atomically: readers see the old one or the new one, never half of one.
+
+    Its backup is written first, so that both always record every name qa made in the folder."""
+    text = manifest.model_dump_json(indent=2)
+    atomic_write_text(index_dir / BACKUP, text)
+    atomic_write_text(index_dir / MANIFEST, text)
 
 
 def generation_dir(index_dir: Path, manifest: Manifest, verify_limit: int | None = VERIFY_AT_OPEN) -> Path:
@@ -315,7 +321,7 @@ def claim(index_dir: Path) -> None:
     if not index_dir.is_dir():
         raise IndexStoreError(f"{index_dir} is a file, not an index folder; pass another --index")
     names = set(os.listdir(index_dir))
-    if names <= {LOCK, _MANIFEST_TMP}:
+    if names <= {LOCK, _MANIFEST_TMP, _BACKUP_TMP}:
         return  # new, or a first build killed before it wrote a manifest
     if MANIFEST in names:
         try:
@@ -334,7 +340,7 @@ def claim(index_dir: Path) -> None:
 
 
 def _is_qa_name(name: str) -> bool:
-    return name in (MANIFEST, LOCK, _MANIFEST_TMP) or any(p.match(name) for p in (_GENERATION, _MODEL, _TEMP))
+    return name in (MANIFEST, LOCK, _MANIFEST_TMP, BACKUP, _BACKUP_TMP) or any(p.match(name) for p in (_GENERATION, _MODEL, _TEMP))
 
 
 class IndexFolder:
@@ -349,6 +355,7 @@ class IndexFolder:
         self.manifest: Manifest | None = None
         self.problem: str | None = None  # why the manifest in the folder cannot be built on
         self._owned: set[str] = set()
+        self.restored: str | None = None  # why the manifest was restored from its backup
         try:
             self.manifest = read_manifest(self.path)
             self._owned = set(self.manifest.owned) | self.manifest.in_use()
@@ -356,7 +363,16 @@ class IndexFolder:
             pass
         except IndexStoreError as exc:
             self.problem = str(exc).split("; run")[0].split("; rebuild")[0]
-            self._owned = _recorded_names(self.path)
+            try:
+                backup = read_manifest(self.path, BACKUP) if isinstance(exc, CorruptIndexError) else None
+            except IndexStoreError:
+                backup = None
+            if backup is None:
+                self._owned = _recorded_names(self.path)
+            else:
+                self.manifest, self.restored, self.problem = backup, self.problem, None
+                self._owned = set(backup.owned) | backup.in_use()
+                write_manifest(self.path, backup)
         self._fingerprint = fingerprint
         self.sweep()
 

@@ -201,6 +201,28 @@ def test_entries_that_are_not_regular_files_or_too_large_are_skipped(small_corpu
     assert report.added == 5 + 1
 
 
+def test_a_build_in_batches_gives_the_same_index(corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import qa.indexer
+
+    monkeypatch.setattr(qa.indexer, "_BATCH", 2)  # five articles: three batches
+
+    report = qa.build_index(corpus_dir, tmp_path / "index")
+
+    assert (report.added, report.articles, report.embedded) == (5, 5, report.sentences)
+    assert _answers(tmp_path / "index")
+
+
+def test_a_jsonl_file_changed_between_scan_and_parse_is_skipped_not_misread(tmp_path: Path):
+    from qa.documents import parse_article, scan_corpus
+
+    (tmp_path / "feed.jsonl").write_text(json.dumps({"id": "a", "text": "First text. Yes."}) + "\n")
+    raw = scan_corpus(tmp_path).articles[0]
+    (tmp_path / "feed.jsonl").write_text(json.dumps({"id": "a", "text": "Other text. No."}) + "\n")
+
+    with pytest.raises(qa.DocumentError, match="changed while qa was indexing"):
+        parse_article(raw)
+
+
 # --- 6, 7. damaged files are reported, never answered from, and repaired -----------------------------------
 
 
@@ -251,6 +273,19 @@ def test_a_damaged_model_file_is_named_at_open_and_exported_again(index_copy: Pa
     report = qa.build_index(corpus_dir, index_copy)
 
     assert report.embedded == 0 and any(name in repaired for repaired in report.repaired)
+    assert qa.verify_index(index_copy).ok and _answers(index_copy)
+
+
+@pytest.mark.parametrize("damage", [b"", b"{", b"[" * 100_000])
+def test_a_damaged_manifest_is_named_and_restored_from_its_backup(index_copy: Path, corpus_dir: Path, damage: bytes):
+    (index_copy / store.MANIFEST).write_bytes(damage)
+
+    with pytest.raises(qa.CorruptIndexError, match="manifest.json"):
+        qa.open_index(index_copy)
+
+    report = qa.build_index(corpus_dir, index_copy)
+
+    assert report.embedded == 0 and "restored from its backup" in report.repaired[0]
     assert qa.verify_index(index_copy).ok and _answers(index_copy)
 
 
@@ -323,7 +358,7 @@ def test_a_build_killed_between_the_model_renames_leaves_no_leftovers_after_the_
     qa.build_index(corpus_dir, index_copy)
 
     names = sorted(p.name for p in index_copy.iterdir())
-    assert [n for n in names if n.startswith(".") and n != ".lock"] == [], names
+    assert [n for n in names if n.startswith(".") and n not in (".lock", store.BACKUP)] == [], names
     assert _answers(index_copy)
 
 
