@@ -45,7 +45,7 @@ _ABBREVIATION_END = re.compile(
 _MD_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]+)\]\([^)]*\)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawArticle:
     """One article as found on disk: its bytes and hash, not yet decoded or cleaned."""
 

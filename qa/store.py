@@ -352,6 +352,7 @@ class IndexFolder:
 
     def __init__(self, index_dir: Path, fingerprint: str) -> None:
         self.path = Path(index_dir)
+        self._fingerprint = fingerprint
         self.manifest: Manifest | None = None
         self.problem: str | None = None  # why the manifest in the folder cannot be built on
         self._owned: set[str] = set()
@@ -373,7 +374,6 @@ class IndexFolder:
                 self.manifest, self.restored, self.problem = backup, self.problem, None
                 self._owned = set(backup.owned) | backup.in_use()
                 write_manifest(self.path, backup)
-        self._fingerprint = fingerprint
         self.sweep()
 
     def owns(self, name: str) -> bool:
