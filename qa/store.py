@@ -323,15 +323,16 @@ def claim(index_dir: Path) -> None:
     names = set(os.listdir(index_dir))
     if names <= {LOCK, _MANIFEST_TMP, _BACKUP_TMP}:
         return  # new, or a first build killed before it wrote a manifest
-    if MANIFEST in names:
-        try:
-            raw = _parse_manifest(index_dir / MANIFEST)
-        except CorruptIndexError:
-            raw = {}
-        if {"schema_version", "model_fingerprint"} <= raw.keys():
-            return
-        if all(_is_qa_name(name) for name in names):  # a damaged manifest beside nothing but qa's own names
-            return
+    for name in (MANIFEST, BACKUP):
+        if name in names:
+            try:
+                raw = _parse_manifest(index_dir / name)
+            except CorruptIndexError:
+                raw = {}
+            if {"schema_version", "model_fingerprint"} <= raw.keys():
+                return
+    if MANIFEST in names and all(_is_qa_name(name) for name in names):  # a damaged manifest beside qa's names
+        return
     shown = ", ".join(sorted(n.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for n in names)[:4])
     raise IndexStoreError(
         f"{index_dir} is not empty and is not a qa index (it holds {shown}{', ...' if len(names) > 4 else ''}); "
@@ -360,14 +361,15 @@ class IndexFolder:
         try:
             self.manifest = read_manifest(self.path)
             self._owned = set(self.manifest.owned) | self.manifest.in_use()
-        except IndexNotFoundError:
-            pass
         except IndexStoreError as exc:
-            self.problem = str(exc).split("; run")[0].split("; rebuild")[0]
+            missing = isinstance(exc, IndexNotFoundError)
+            self.problem = None if missing else str(exc).split("; run")[0].split("; rebuild")[0]
             try:
-                backup = read_manifest(self.path, BACKUP) if isinstance(exc, CorruptIndexError) else None
+                backup = read_manifest(self.path, BACKUP) if isinstance(exc, (CorruptIndexError, IndexNotFoundError)) else None
             except IndexStoreError:
                 backup = None
+            if backup is not None and missing:
+                self.problem = f"{self.path / MANIFEST} is missing"
             if backup is None:
                 self._owned = _recorded_names(self.path)
             else:

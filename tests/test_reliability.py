@@ -289,6 +289,15 @@ def test_a_damaged_manifest_is_named_and_restored_from_its_backup(index_copy: Pa
     assert qa.verify_index(index_copy).ok and _answers(index_copy)
 
 
+def test_a_deleted_manifest_is_restored_from_its_backup(index_copy: Path, corpus_dir: Path):
+    (index_copy / store.MANIFEST).unlink()
+
+    report = qa.build_index(corpus_dir, index_copy)
+
+    assert report.embedded == 0 and "manifest.json is missing" in report.repaired[0]
+    assert _answers(index_copy)
+
+
 def test_qa_index_verify_reads_every_file_and_exits_nonzero_on_damage(
     index_copy: Path, capsys: pytest.CaptureFixture[str]
 ):
