@@ -14,6 +14,7 @@ from qa import store
 from qa.catalog import Catalog, NewArticle
 from qa.dense import DenseIndex
 from qa.embedding import MODEL_NAME, Embedder, export_model, exported_fingerprint, model_fingerprint
+from qa.folder import BuildLock, IndexFolder, claim
 from qa.documents import MAX_ARTICLE_BYTES, RawArticle, parse_article, scan_corpus
 from qa.errors import CorpusError, DocumentError, IndexStoreError, IndexVersionError
 from qa.lexical import LexicalIndex, tokenize
@@ -65,18 +66,18 @@ def build_index(
     started = time.perf_counter()
     stages: dict[str, float] = {}
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    lock = store.BuildLock(index_dir, wait=wait)
+    lock = BuildLock(index_dir, wait=wait)
     tick = time.perf_counter()
     scan = scan_corpus(corpus_dir, max_article_bytes=max_article_bytes)
     if not scan.articles:
         raise _nothing_readable(corpus_dir, scan.skipped, scan.skipped[0] if scan.skipped else None)
     stages["scan"] = time.perf_counter() - tick
-    store.claim(index_dir)
+    claim(index_dir)
 
     with lock, ExitStack() as cleanup:
         tick = time.perf_counter()
         fingerprint = model_fingerprint()
-        folder = store.IndexFolder(index_dir, fingerprint)
+        folder = IndexFolder(index_dir, fingerprint)
         damaged = store.verify(index_dir, folder.manifest) if folder.manifest and folder.manifest.generation else {}
         repaired = [f"{name} ({problem})" for name, problem in damaged.items()]
         if folder.restored:
@@ -256,7 +257,7 @@ def _prepare(
 
 
 def _open_previous(
-    folder: store.IndexFolder, fingerprint: str, damaged: dict[str, str]
+    folder: IndexFolder, fingerprint: str, damaged: dict[str, str]
 ) -> tuple[tuple[Catalog, DenseIndex] | None, str | None]:
     """The current generation's catalog and vectors to build on, or None and the reason to start from scratch."""
     if folder.problem:
@@ -280,7 +281,7 @@ def _open_previous(
 
 
 def _model(
-    folder: store.IndexFolder, fingerprint: str, damaged: dict[str, str], rebuild: bool
+    folder: IndexFolder, fingerprint: str, damaged: dict[str, str], rebuild: bool
 ) -> tuple[Embedder, dict[str, store.FileSum] | None]:
     """The index's copy of the model, and its checksums when it had to be exported (None when the one in
     the folder is whole). It is derived from the packaged model, so a damaged one is rewritten, not reported."""

@@ -6,6 +6,7 @@
       model-<fingerprint>/  the embedding model exported to ONNX (model.onnx, tokenizer.json, fingerprint.txt)
       gen-000007/        one complete generation: catalog.sqlite, sentences.faiss, bm25/
       gen-000006/        the previous one, kept so that a reader opening it during a publish still can
+      .manifest.backup.json  the same manifest, written just before it
       .lock              held by the build that is writing
 
 A build fills a staging folder, renames it to the next generation, then replaces manifest.json. A crash at
@@ -14,6 +15,7 @@ its name in the manifest (`owned`): qa deletes only names it recorded there, so 
 whatever its name, is never touched, and a killed build's leftovers are removed by the next one.
 Every name read from the manifest is checked against a strict pattern and no file is opened through a
 symbolic link, so a received index cannot make qa read or write outside its folder. Nothing is a pickle.
+`qa.folder` applies these rules while a build writes.
 """
 
 from __future__ import annotations
@@ -22,19 +24,15 @@ import errno
 import fcntl
 import hashlib
 import json
-import math
 import os
 import re
-import secrets
 import shutil
 import stat
-import time
 from pathlib import Path
-from types import TracebackType
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from qa.errors import CorruptIndexError, IndexLockedError, IndexNotFoundError, IndexStoreError, IndexVersionError
+from qa.errors import CorruptIndexError, IndexNotFoundError, IndexVersionError
 
 SCHEMA_VERSION = 2  # 2: checksums and owned names in the manifest, the previous generation kept
 # Bump when reading, cleaning, splitting or tokenizing articles changes what it produces: an index built
@@ -51,9 +49,9 @@ VERIFY_AT_OPEN = 128 * 2**20
 ~1 GB/s here, so the 90 MB model costs ~0.1 s); larger ones by size, and in full by every build and
 `qa index --verify`."""
 
-_MANIFEST_TMP = f".{MANIFEST}.tmp"
+MANIFEST_TMP = f".{MANIFEST}.tmp"
 BACKUP = ".manifest.backup.json"  # the same manifest, written just before it: a build recovers from it
-_BACKUP_TMP = f".{BACKUP}.tmp"
+BACKUP_TMP = f".{BACKUP}.tmp"
 _MAX_MANIFEST_BYTES = 1 << 20
 FINGERPRINT_PATTERN = r"^[0-9a-f]{16}(-int8)?$"
 _GENERATION = re.compile(r"^gen-(\d{6})$")
@@ -99,7 +97,7 @@ class Manifest(BaseModel):
     @classmethod
     def _owned_names(cls, names: list[str]) -> list[str]:
         for name in names:
-            if not (_GENERATION.match(name) or _MODEL.match(name) or _TEMP.match(name)):
+            if not is_owned_name(name):
                 raise ValueError(f"not a name qa makes: {name[:80]!r}")
         return names
 
@@ -126,7 +124,7 @@ def read_manifest(index_dir: Path, name: str = MANIFEST) -> Manifest:
     path = index_dir / name
     if not index_dir.is_dir() or not os.path.lexists(path):
         raise IndexNotFoundError(f"no index in {index_dir}: build one with `qa index CORPUS --index {index_dir}`")
-    raw = _parse_manifest(path)
+    raw = read_raw_manifest(path)
     if raw.get("schema_version") != SCHEMA_VERSION:
         raise IndexVersionError(
             f"{index_dir} uses index format {str(raw.get('schema_version'))[:20]}, this qa reads format "
@@ -148,7 +146,12 @@ def read_manifest(index_dir: Path, name: str = MANIFEST) -> Manifest:
     return manifest
 
 
-def _parse_manifest(path: Path) -> dict:
+def read_raw_manifest(path: Path) -> dict:
+    """The manifest at `path` as a JSON object, not yet validated.
+
+    Raises:
+        CorruptIndexError: unreadable, not JSON, too large or too deep.
+    """
     hint = "run `qa index` to repair it"
     try:
         data = read_regular(path, limit=_MAX_MANIFEST_BYTES)
@@ -167,7 +170,7 @@ def read_regular(path: Path, limit: int) -> bytes:
     Raises:
         OSError: the file is missing, a link, not a regular file, or larger than `limit` (errno EFBIG).
     """
-    fd = _open_regular(path, os.O_RDONLY)
+    fd = open_regular(path, os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
         if size > limit:
@@ -178,7 +181,13 @@ def read_regular(path: Path, limit: int) -> bytes:
         os.close(fd)
 
 
-def _open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
+def open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
+    """A descriptor on a regular file of the index, opened without following a link (and, to write, not
+    through a hard link either).
+
+    Raises:
+        OSError: a link, not a regular file, or the open failed.
+    """
     try:
         fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
     except OSError as exc:
@@ -269,7 +278,7 @@ def _check_file(index_dir: Path, name: str, expected: FileSum, limit: int | None
 
 
 def file_sha256(path: Path) -> str:
-    fd = _open_regular(path, os.O_RDONLY)
+    fd = open_regular(path, os.O_RDONLY)
     with os.fdopen(fd, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
@@ -308,161 +317,8 @@ def model_dir(index_dir: Path, fingerprint: str | None = None) -> Path:
     return Path(index_dir) / f"{MODEL_DIR}-{fingerprint}"
 
 
-def claim(index_dir: Path) -> None:
-    """Create the index folder, or check that it is empty or a qa index: qa writes into nothing else.
-
-    Raises:
-        IndexStoreError: the path is a file, or a folder holding things that are not a qa index.
-    """
-    index_dir = Path(index_dir)
-    if not index_dir.exists():
-        index_dir.mkdir(parents=True)
-        return
-    if not index_dir.is_dir():
-        raise IndexStoreError(f"{index_dir} is a file, not an index folder; pass another --index")
-    names = set(os.listdir(index_dir))
-    if names <= {LOCK, _MANIFEST_TMP, _BACKUP_TMP}:
-        return  # new, or a first build killed before it wrote a manifest
-    for name in (MANIFEST, BACKUP):
-        if name in names:
-            try:
-                raw = _parse_manifest(index_dir / name)
-            except CorruptIndexError:
-                raw = {}
-            if {"schema_version", "model_fingerprint"} <= raw.keys():
-                return
-    if MANIFEST in names and all(_is_qa_name(name) for name in names):  # a damaged manifest beside qa's names
-        return
-    shown = ", ".join(sorted(n.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for n in names)[:4])
-    raise IndexStoreError(
-        f"{index_dir} is not empty and is not a qa index (it holds {shown}{', ...' if len(names) > 4 else ''}); "
-        "qa builds only in a new or empty folder or in one of its own indexes: pass another --index"
-    )
-
-
-def _is_qa_name(name: str) -> bool:
-    return name in (MANIFEST, LOCK, _MANIFEST_TMP, BACKUP, _BACKUP_TMP) or any(p.match(name) for p in (_GENERATION, _MODEL, _TEMP))
-
-
-class IndexFolder:
-    """An index folder as the build holding its lock sees it: the manifest, and the names qa owns in it.
-
-    Opening it removes what a killed build left behind (the names it recorded before making them);
-    `temp` records a name before the build makes it; `publish` switches to a new generation.
-    """
-
-    def __init__(self, index_dir: Path, fingerprint: str) -> None:
-        self.path = Path(index_dir)
-        self._fingerprint = fingerprint
-        self.manifest: Manifest | None = None
-        self.problem: str | None = None  # why the manifest in the folder cannot be built on
-        self._owned: set[str] = set()
-        self.restored: str | None = None  # why the manifest was restored from its backup
-        try:
-            self.manifest = read_manifest(self.path)
-            self._owned = set(self.manifest.owned) | self.manifest.in_use()
-        except IndexStoreError as exc:
-            missing = isinstance(exc, IndexNotFoundError)
-            self.problem = None if missing else str(exc).split("; run")[0].split("; rebuild")[0]
-            try:
-                backup = read_manifest(self.path, BACKUP) if isinstance(exc, (CorruptIndexError, IndexNotFoundError)) else None
-            except IndexStoreError:
-                backup = None
-            if backup is not None and missing:
-                self.problem = f"{self.path / MANIFEST} is missing"
-            if backup is None:
-                self._owned = _recorded_names(self.path)
-            else:
-                self.manifest, self.restored, self.problem = backup, self.problem, None
-                self._owned = set(backup.owned) | backup.in_use()
-                write_manifest(self.path, backup)
-        self.sweep()
-
-    def owns(self, name: str) -> bool:
-        return name in self._owned
-
-    def temp(self, kind: str) -> Path:
-        """A new name for a temporary folder ("staging", "export" or "trash"), recorded before it is made."""
-        name = f".{kind}-{os.getpid()}-{secrets.token_hex(4)}"
-        self.record(name)
-        return self.path / name
-
-    def record(self, *names: str) -> None:
-        """Add names to those qa owns in the folder, in the manifest on disk, before making them."""
-        if set(names) <= self._owned:
-            return
-        self._owned |= set(names)
-        self._write(self._current().model_copy(update={"owned": sorted(self._owned)}))
-
-    def sweep(self) -> list[str]:
-        """Remove every name qa owns that no reader can be using; returns what it removed."""
-        keep = self.manifest.in_use() if self.manifest else set()
-        gone = sorted(self._owned - keep)
-        for name in gone:
-            _remove(self.path / name)
-        if gone or (self.manifest and set(self.manifest.owned) != self._owned - set(gone)):
-            self._owned -= set(gone)
-            if self.manifest is not None or self._owned:
-                self._write(self._current().model_copy(update={"owned": sorted(self._owned)}))
-        return gone
-
-    def update_files(self, files: dict[str, FileSum]) -> None:
-        """Record new checksums for the current generation (its model was exported again)."""
-        assert self.manifest is not None
-        self._write(self.manifest.model_copy(update={"files": files}))
-
-    def publish(self, staging: Path, manifest: Manifest) -> None:
-        """Make a finished staging folder the current generation, keep the one before it for readers that
-        are opening it, and remove what neither uses."""
-        assert manifest.generation is not None
-        _fsync_tree(staging)
-        self.record(manifest.generation)
-        os.replace(staging, self.path / manifest.generation)
-        _fsync_dir(self.path)
-        previous = self.manifest.generation if self.manifest else None
-        self._owned.discard(staging.name)
-        self._write(manifest.model_copy(update={
-            "previous": previous,
-            "previous_fingerprint": self.manifest.model_fingerprint if previous and self.manifest else None,
-            "owned": sorted(self._owned),
-        }))
-        self.sweep()
-
-    def _current(self) -> Manifest:
-        if self.manifest is not None:
-            return self.manifest
-        # No usable manifest yet: one with no generation records the names while the first build runs.
-        return Manifest(
-            schema_version=SCHEMA_VERSION, model_name="", model_fingerprint=self._fingerprint,
-            pipeline_version=PIPELINE_VERSION, generation=None, built_at=time.time(), articles=0, passages=0,
-            sentences=0,
-        )
-
-    def _write(self, manifest: Manifest) -> None:
-        write_manifest(self.path, manifest)
-        self.manifest = manifest
-
-
-def _recorded_names(index_dir: Path) -> set[str]:
-    """The names a manifest this qa cannot use still proves qa made: an older format's generation and model."""
-    try:
-        raw = _parse_manifest(index_dir / MANIFEST)
-    except CorruptIndexError:
-        return set()
-    names = set()
-    for key, pattern in (("generation", _GENERATION), ("previous", _GENERATION)):
-        if isinstance(raw.get(key), str) and pattern.match(raw[key]):
-            names.add(raw[key])
-    for key in ("model_fingerprint", "previous_fingerprint"):
-        if isinstance(raw.get(key), str) and re.match(FINGERPRINT_PATTERN, raw[key]):
-            names.add(f"{MODEL_DIR}-{raw[key]}")
-    owned = raw.get("owned")
-    if isinstance(owned, list):
-        names |= {n for n in owned if isinstance(n, str) and (_GENERATION.match(n) or _MODEL.match(n) or _TEMP.match(n))}
-    return names
-
-
-def _remove(path: Path) -> None:
+def remove_entry(path: Path) -> None:
+    """Remove a folder, a file or a link (never what the link points to); nothing there is fine."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -479,66 +335,29 @@ def atomic_write_text(path: Path, text: str) -> None:
     The temporary file is made anew (O_EXCL, no link followed), so whatever was at its name is never written.
     """
     tmp = path.with_name(f".{path.name}.tmp")
-    _remove(tmp)
+    remove_entry(tmp)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-class BuildLock:
-    """An exclusive lock on an index folder, held for the whole of a build.
-
-    The lock is an `flock` on `index/.lock`: the kernel releases it when the process dies, so a killed
-    build never leaves the index locked. The file is opened without following a link and must be a
-    regular file of its own, so a `.lock` that points elsewhere is refused, not truncated.
-    """
-
-    def __init__(self, index_dir: Path, wait: float = 0.0) -> None:
-        if not isinstance(wait, (int, float)) or not math.isfinite(wait) or wait < 0:
-            raise ValueError(f"wait must be a number of seconds, 0 or more, not {wait!r}")
-        self.path = Path(index_dir) / LOCK
-        self.wait = float(wait)
-        self._fd: int | None = None
-
-    def __enter__(self) -> BuildLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = _open_regular(self.path, os.O_RDWR | os.O_CREAT)
-        except OSError as exc:
-            raise IndexStoreError(
-                f"{self.path} is {exc.strerror}; remove it (`rm {self.path}`) and build again"
-            ) from None
-        deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
-                    os.close(fd)
-                    raise IndexLockedError(
-                        f"{self.path.parent} is being built by process {holder}; wait for that build to finish"
-                    ) from None
-                time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+def is_qa_name(name: str) -> bool:
+    """Whether a top-level name is one qa makes in an index folder."""
+    return name in (MANIFEST, LOCK, MANIFEST_TMP, BACKUP, BACKUP_TMP) or any(
+        p.match(name) for p in (_GENERATION, _MODEL, _TEMP)
+    )
 
 
-def _fsync_dir(path: Path) -> None:
+def is_owned_name(name: str) -> bool:
+    """Whether a name may stand in a manifest's `owned` list: a generation, a model copy or a temporary folder."""
+    return bool(_GENERATION.match(name) or _MODEL.match(name) or _TEMP.match(name))
+
+
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -546,7 +365,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_tree(root: Path) -> None:
+def fsync_tree(root: Path) -> None:
     for folder, _dirs, files in os.walk(root):
         for name in files:
             fd = os.open(os.path.join(folder, name), os.O_RDONLY)
@@ -554,4 +373,4 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _fsync_dir(Path(folder))
+        fsync_dir(Path(folder))

@@ -163,7 +163,9 @@ def _kill_while_embedding(script: str) -> None:
 
 
 def test_a_second_build_at_once_fails_clearly(default_index: Path, corpus_dir: Path):
-    with store.BuildLock(default_index):
+    from qa.folder import BuildLock
+
+    with BuildLock(default_index):
         with pytest.raises(qa.IndexLockedError, match="being built by process"):
             qa.build_index(corpus_dir, default_index)
 
