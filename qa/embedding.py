@@ -236,15 +236,14 @@ def _export_onnx(source: Path, onnx_path: Path) -> None:
 
 def _swap_in(staging: Path, target_dir: Path, trash: Path | None) -> None:
     # os.replace cannot overwrite a non-empty folder: move the old one aside first.
-    if target_dir.exists():
-        if trash is None:
-            trash = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".old", dir=target_dir.parent))
-            trash = trash / target_dir.name
-        os.replace(target_dir, trash)
+    if not target_dir.exists():
         os.replace(staging, target_dir)
-        shutil.rmtree(trash if trash.parent == target_dir.parent else trash.parent, ignore_errors=True)
-    else:
-        os.replace(staging, target_dir)
+        return
+    aside = trash or Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".old", dir=target_dir.parent))
+    old = aside if trash else aside / target_dir.name
+    os.replace(target_dir, old)
+    os.replace(staging, target_dir)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 class Embedder:

@@ -181,6 +181,9 @@ def build_index(
         catalog.close()
         generation = store.next_generation_name(index_dir)
         model = store.model_dir(index_dir, fingerprint)
+        if model_files is None:  # the model the build started with, whose files it checked: same checksums
+            recorded = folder.manifest.files if folder.manifest else {}
+            model_files = {n: f for n, f in recorded.items() if n.startswith(f"{model.name}/")}
         manifest = store.Manifest(
             schema_version=store.SCHEMA_VERSION, model_name=MODEL_NAME, model_fingerprint=fingerprint,
             pipeline_version=store.PIPELINE_VERSION, generation=generation, built_at=time.time(),
