@@ -8,15 +8,17 @@ from types import TracebackType
 import numpy as np
 
 from qa import store
-from qa.answer import CANDIDATE_PASSAGES, Scored, answer_question, score_sentences
+from qa.answer import CANDIDATE_PASSAGES, Answerer, Weights
 from qa.catalog import Catalog
 from qa.dense import DenseIndex
 from qa.embedding import Embedder
 from qa.errors import EmptyQuestionError, IndexVersionError
+from qa.features import Scored, sentence_features
 from qa.fusion import as_passages, retrieve
 from qa.indexer import build_index
 from qa.lexical import LexicalIndex
 from qa.models import Answer, Article, Passage
+from qa.question import Question, analyze
 
 __all__ = ["QA", "build_index", "open_index"]
 
@@ -24,8 +26,9 @@ __all__ = ["QA", "build_index", "open_index"]
 class QA:
     """An open index: ask questions, search passages, read articles. Open it with `qa.open_index`."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, weights: Path | None = None) -> None:
         self.index_dir = index_dir
+        self._answerer = Answerer(Weights.load(weights) if weights is not None else None)
         manifest = store.read_manifest(index_dir)
         generation = store.generation_dir(index_dir, manifest)
         self.manifest = manifest
@@ -58,9 +61,9 @@ class QA:
         Raises:
             EmptyQuestionError: the question is empty or only whitespace.
         """
-        question = _checked(question)
-        passages, scored = self._candidates(question)
-        return answer_question(question, list(passages.values()), scored, self._catalog)
+        asked = analyze(_checked(question))
+        passages, ranked = self._candidates(asked)
+        return self._answerer.answer(asked, list(passages.values()), ranked, self._catalog)
 
     def search(self, question: str, k: int = 10) -> list[Passage]:
         """The k passages that best match a question, BM25 and embedding rankings fused.
@@ -71,21 +74,24 @@ class QA:
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
-        question = _checked(question)
-        vector = self._embedder.encode([question])[0]
-        return list(self._passages(question, vector, k).values())
+        asked = analyze(_checked(question))
+        vector = self._embedder.encode([asked.text])[0]
+        return list(self._passages(asked, vector, k).values())
 
-    def _passages(self, question: str, vector: np.ndarray, k: int) -> dict[int, Passage]:
-        ranked = retrieve(question, vector, self._lexical, self._dense, self._catalog, k=k)
+    def _passages(self, question: Question, vector: np.ndarray, k: int) -> dict[int, Passage]:
+        ranked = retrieve(question.text, vector, self._lexical, self._dense, self._catalog, k=k)
         return as_passages(ranked, self._catalog)
 
-    def _candidates(self, question: str) -> tuple[dict[int, Passage], list[Scored]]:
-        """The fused passages of a question and the scored sentences of the best ones: what `ask` decides
-        on. bench/ calls it too, so the weights are fitted and evaluated on exactly this path."""
-        vector = self._embedder.encode([question])[0]
-        passages = self._passages(question, vector, k=10)
+    def _candidates(self, question: str | Question) -> tuple[dict[int, Passage], list[Scored]]:
+        """The fused passages of a question and its candidate sentences, ranked, read and combined, best
+        first: what `ask` decides on. bench/ calls it too, so the weights are fitted and evaluated on
+        exactly this path."""
+        asked = question if isinstance(question, Question) else analyze(question)
+        vector = self._embedder.encode([asked.text])[0]
+        passages = self._passages(asked, vector, k=10)
         best = dict(list(passages.items())[:CANDIDATE_PASSAGES])
-        return passages, score_sentences(question, vector, best, self._catalog, self._dense, self._lexical)
+        candidates = sentence_features(asked, vector, best, self._catalog, self._dense, self._lexical)
+        return passages, self._answerer.choose(asked, candidates)
 
     def article(self, doc_id: str) -> Article:
         """The cleaned text and metadata of an article, so any citation can be checked.
@@ -114,15 +120,20 @@ class QA:
         self.close()
 
 
-def open_index(index_dir: str | Path = "index") -> QA:
+def open_index(index_dir: str | Path = "index", *, weights: str | Path | None = None) -> QA:
     """Open an index built by `build_index`: loads the model and both indexes once.
+
+    Args:
+        index_dir: the index folder.
+        weights: an answerer weights file to use instead of the shipped one (as `bench/fit_answerer.py`
+            writes them); for experiments.
 
     Raises:
         IndexNotFoundError: no index in the folder.
         CorruptIndexError: a file of the index is missing, truncated or unreadable.
         IndexVersionError: the index was written by another version of qa or another model.
     """
-    return QA(Path(index_dir))
+    return QA(Path(index_dir), Path(weights) if weights is not None else None)
 
 
 def _checked(question: str) -> str:
