@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--squad-n", type=int, default=300)
     parser.add_argument("--l2", type=float, default=0.1)
     parser.add_argument("--windows", type=int, default=4, help="windows the reader reads per question")
-    parser.add_argument("--short-answer", choices=("typed", "reader"), default="reader")
+    parser.add_argument("--short-answer", choices=("typed", "reader", "reader-first"), default="reader")
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE, help="where the shipped weights go")
     args = parser.parse_args(argv)
     started = time.time()

