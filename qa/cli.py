@@ -29,8 +29,6 @@ does not say, qa says so.
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 a qa error, 2 bad usage)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["tui"]:
-        return _tui(argv[1:])  # the chat parses its own options (--corpus, --index, --help)
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -96,7 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the passages as JSON")
     p.set_defaults(run=_search)
 
-    sub.add_parser("tui", help="chat with the archive in the terminal (qa tui --help lists its options)")
+    p = sub.add_parser(
+        "tui", help="chat with the archive in the terminal",
+        description="Chat with a news archive: every answer is a sentence quoted from an article, with its "
+        "source. Builds the index first if there is none.",
+    )
+    p.add_argument("--corpus", default=None, metavar="DIR",
+                   help="folder of articles (default: ./corpus, else the corpus/ shipped with qa)")
+    p.add_argument("--index", default="index", metavar="DIR", help="index folder, built there if missing (default: index)")
+    p.set_defaults(run=_tui)
     return parser
 
 
@@ -163,14 +169,10 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tui(argv: list[str]) -> int:
-    try:
-        import tui
-    except ImportError:
-        print("qa: error: the chat UI (tui.py) is not installed beside qa; run `python tui.py` from the repository",
-              file=sys.stderr)
-        return 1
-    return tui.main(argv)
+def _tui(args: argparse.Namespace) -> int:
+    from qa.tui import run
+
+    return run(args.corpus, args.index)
 
 
 def _quoted(sentence: str, short: ShortAnswer | None, out: TextIO) -> str:

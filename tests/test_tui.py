@@ -11,8 +11,9 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.widgets._toast import Toast
 
-from tui import QAApp, main
-from tui_widgets import HIGHLIGHT, Exchange, HelpScreen, QuestionInput, Reader, SourceLink
+from qa.cli import main
+from qa.tui import QAApp
+from qa.tui.widgets import HIGHLIGHT, Exchange, HelpScreen, QuestionInput, Reader, SourceLink
 
 ZELENSKY = "how many Chinese nationals did Zelensky claim?"
 SIZE = (120, 40)
@@ -216,7 +217,7 @@ async def test_f1_lists_the_keys(corpus_dir: Path, default_index: Path) -> None:
 
 def test_help_names_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit:
-        main(["--help"])
+        main(["tui", "--help"])
     assert exit.value.code == 0
     assert "--corpus DIR" in capsys.readouterr().out
 
@@ -229,29 +230,34 @@ def test_the_answered_screen(corpus_dir: Path, default_index: Path, snap_compare
     assert snap_compare(QAApp(corpus_dir, default_index), terminal_size=SIZE, run_before=ask_zelensky)
 
 
-def test_the_chat_starts_from_the_modules_an_install_carries(tmp_path: Path, corpus_dir: Path, default_index: Path) -> None:
-    # A wheel carries the modules pyproject.toml lists and no file beside them: the chat must need nothing else.
+def test_the_chat_starts_from_what_a_wheel_carries(tmp_path: Path, corpus_dir: Path, default_index: Path) -> None:
+    # Textual refuses to start without its CSS_PATH file: the wheel must carry qa/tui/chat.tcss.
     import subprocess
     import sys
-    import tomllib
+    import zipfile
 
     repo = Path(__file__).resolve().parent.parent
-    modules = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["setuptools"]["py-modules"]
-    installed = tmp_path / "site"
-    installed.mkdir()
-    for name in modules:
-        shutil.copy(repo / f"{name}.py", installed)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(repo)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = next(tmp_path.glob("qa-*.whl"))
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        archive.extractall(site)
+    assert "qa/tui/chat.tcss" in names and not any(n.startswith("tui") for n in names)
     script = (
-        "import asyncio, sys\n"
-        f"sys.path.insert(0, {str(installed)!r})\n"
-        "import tui\n"
-        f"assert tui.__file__.startswith({str(installed)!r}), tui.__file__\n"
+        "import asyncio, qa.tui\n"
+        f"assert qa.tui.__file__.startswith({str(site)!r}), qa.tui.__file__\n"
         "async def run():\n"
-        f"    async with tui.QAApp({str(corpus_dir)!r}, {str(default_index)!r}).run_test() as pilot:\n"
+        f"    async with qa.tui.QAApp({str(corpus_dir)!r}, {str(default_index)!r}).run_test() as pilot:\n"
         "        await pilot.app.workers.wait_for_complete()\n"
         "        print('reader shown:', pilot.app.query_one('#reader').display)\n"
         "asyncio.run(run())\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-s", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "reader shown: False" in done.stdout  # the stylesheet hides the reader until an article is opened

@@ -1,7 +1,7 @@
 """What the chat shows: the question box, answer cards with their sources, the article reader and the help screen.
 
 Display only: these widgets render `qa` models and post `SourceLink.Selected` when the user asks to read an
-article; the app in tui.py does the asking, the loading and the index building. Styles live in tui_styles.py.
+article; the app in app.py does the asking, the loading and the index building. Styles live in chat.tcss.
 """
 
 from __future__ import annotations
