@@ -237,8 +237,12 @@ def test_the_chat_starts_from_what_a_wheel_carries(tmp_path: Path, corpus_dir: P
     import zipfile
 
     repo = Path(__file__).resolve().parent.parent
+    source = tmp_path / "source"  # a copy, so the build leaves no build/ folder in the checkout
+    shutil.copytree(repo / "qa", source / "qa", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(repo / name, source)
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(repo)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(source)],
         capture_output=True, text=True, timeout=300,
     )
     assert built.returncode == 0, built.stderr[-2000:]
