@@ -168,6 +168,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder of articles (default: ./corpus, else the corpus/ shipped with qa)")
     p.add_argument("--index", default=None, metavar="DIR", help="index folder, built there if missing "
                    "(default: $QA_INDEX, else ./index, else the one beside the shipped corpus)")
+    p.add_argument("--no-history", action="store_true",
+                   help="keep no questions across sessions (default: kept in $QA_HISTORY, else "
+                   "~/.local/share/qa/history)")
     p.set_defaults(run=_tui)
 
     p = command(
@@ -258,8 +261,12 @@ def _print_answer(bot: QA, answer: Answer, top: int) -> None:
         return
     assert answer.citation is not None and answer.sentence is not None
     short = answer.short_answer
-    span = (short.start, short.end) if short else None
-    print(f"“{_highlight(printable(answer.sentence), [span] if span else [])}”")
+    if short:  # each part made printable on its own, so an escaped character cannot shift the highlight
+        before, said, after = (printable(answer.sentence[a:b]) for a, b in
+                               ((0, short.start), (short.start, short.end), (short.end, len(answer.sentence))))
+        print(f"“{before}{_highlight(said, [(0, len(said))])}{after}”")
+    else:
+        print(f"“{printable(answer.sentence)}”")
     if short:
         print(f"  answer:     {printable(short.text)}")
     print(f"  confidence: {answer.confidence:.2f}")
@@ -388,14 +395,14 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _tui(args: argparse.Namespace) -> int:
-    from qa.tui import default_corpus, run
+    from qa.tui import default_corpus, default_history, run
 
     corpus = Path(args.corpus) if args.corpus else default_corpus()
     index = args.index or os.environ.get("QA_INDEX")
     if not index:
         here = Path("index").is_dir() or Path("corpus").is_dir() or args.corpus
         index = "index" if here else str(corpus.parent / "index")
-    return run(corpus, index)
+    return run(corpus, index, None if args.no_history else default_history())
 
 
 def _completion(args: argparse.Namespace) -> int:

@@ -1,36 +1,41 @@
 """The Textual chat over a qa index: ask, read the quoted answer, open the article it comes from.
 
 Run it with `qa tui`, `python -m qa.tui` or `python tui.py` (options: `--corpus DIR`, `--index DIR`). The app
-only calls the public API (`qa.open_index`, `QA.ask`, `QA.article`, `qa.build_index`); every one of those runs
-in a thread worker so typing never stalls. The widgets it shows live in widgets.py, the styles in chat.tcss.
+only calls the public API (`qa.open_index`, `QA.ask`, `QA.article`, `qa.build_index`, ...); every one of those
+runs in a thread worker so typing never stalls. The widgets it shows live in widgets.py, the styles in
+chat.tcss, what it copies and saves in export.py.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 
 import qa
-from qa.tui.widgets import Exchange, HelpScreen, QuestionInput, Reader, SourceLink
+from qa.display import printable
+from qa.tui.export import quote_with_citation, session_json, session_markdown
+from qa.tui.widgets import Exchange, HelpScreen, QuestionInput, Reader, SaveScreen, SourceLink
 
-__all__ = ["QAApp", "default_corpus", "run"]
+__all__ = ["QAApp", "default_corpus", "default_history", "run"]
 
 
 WELCOME = (
     "Ask a question about the archive. Every answer is a sentence quoted from an article; "
-    "tab to it and press enter to read the article, or press ctrl+o."
+    "ctrl+o opens the latest one's article, tab then enter any other. f1 lists the keys."
 )
+HISTORY_LINES = 1000
 
 
 class QAApp(App[int]):
@@ -41,8 +46,11 @@ class QAApp(App[int]):
     SUB_TITLE = "ask the news archive"
     BINDINGS = [
         Binding("f1", "help", "Help"),
-        Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+o", "open_latest", "Open latest"),
+        Binding("ctrl+y", "copy", "Copy quote"),
+        Binding("ctrl+f", "find", "Find", show=False),
+        Binding("ctrl+l", "open_url", "Web page", show=False),
+        Binding("ctrl+s", "save", "Save", show=False),
         Binding("ctrl+r", "rebuild", "Rebuild index"),
         Binding("escape", "close_reader", "Close reader"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -50,12 +58,16 @@ class QAApp(App[int]):
         Binding("pagedown", "page_chat(1)", "Scroll down", show=False),
     ]
 
-    def __init__(self, corpus_dir: str | Path, index_dir: str | Path) -> None:
+    def __init__(self, corpus_dir: str | Path, index_dir: str | Path, history_file: str | Path | None = None) -> None:
+        """A chat over `index_dir`, built from `corpus_dir` when missing; questions are kept in `history_file`
+        across sessions when it is given (none is written otherwise)."""
         super().__init__()
         self.corpus_dir = Path(corpus_dir)
         self.index_dir = Path(index_dir)
+        self.history_file = Path(history_file) if history_file else None
         self.bot: qa.QA | None = None
         self._bot_lock = threading.Lock()
+        self._changes_said = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -66,12 +78,15 @@ class QAApp(App[int]):
         with Horizontal(id="status"):
             yield Label("", id="status-label")
             yield ProgressBar(id="progress", show_eta=False)
-        yield QuestionInput(placeholder="Ask the archive a question (↑/↓ recall earlier ones)", id="question")
+        yield QuestionInput(history=self._read_history(), id="question",
+                            placeholder="Ask the archive a question (↑/↓ recall earlier ones)")
         yield Footer()
 
     def on_mount(self) -> None:
         # Tab then goes straight from the box to the answers, not via the scrolling pane around them.
-        self.query_one("#chat").can_focus = False
+        chat = self.query_one("#chat", VerticalScroll)
+        chat.can_focus = False
+        chat.anchor()  # stays on the latest exchange when the reader opens or the terminal resizes
         self.query_one(QuestionInput).focus()
         self._index_worker(build=False)
 
@@ -89,26 +104,50 @@ class QAApp(App[int]):
         yield SystemCommand("Rebuild index from scratch", f"Index every article of {self.corpus_dir} again",
                             lambda: self.action_rebuild(from_scratch=True))
         yield SystemCommand("Open source", "Open the article of the latest answer", self.action_open_latest)
+        yield SystemCommand("Copy quote", "Copy the latest answer's quote with its citation", self.action_copy)
+        yield SystemCommand("Save conversation", "Save the questions and answers as Markdown and JSON",
+                            self.action_save)
         yield SystemCommand("Help", "List the keys of qa", self.action_help)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "close_reader":
+        if action in ("close_reader", "find"):
             return self.query_one(Reader).display
         return True
+
+    # --- typing always reaches the question box -----------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        focused = self.focused
+        if not event.is_printable or isinstance(focused, Input) or self.screen is not self.screen_stack[0]:
+            return
+        if focused is not None and event.key in focused._bindings.key_to_bindings:
+            return  # a key the focused widget acts on, shown in the footer ("/" in the reader)
+        box = self.query_one(QuestionInput)
+        box.focus()
+        box.insert_text_at_cursor(event.character or "")
+        event.prevent_default()
+        event.stop()
+
+    # --- asking --------------------------------------------------------------------------------------
 
     @on(Input.Submitted, "#question")
     def ask(self, event: Input.Submitted) -> None:
         question = event.value.strip()
-        if not question:
-            self.notify("Type a question first.", severity="warning")
-            return
         box = self.query_one(QuestionInput)
+        if question == "?":
+            box.value = ""
+            self.action_help()
+            return
+        if not any(ch.isalnum() for ch in question):
+            self.notify("Type a question first (f1 lists the keys).", severity="warning")
+            return
         box.remember(question)
+        self._append_history(question)
         box.value = ""
         exchange = Exchange(question)
         chat = self.query_one("#chat", VerticalScroll)
         chat.mount(exchange)
-        chat.scroll_end(animate=False)
+        chat.anchor()
         self._ask_worker(question, exchange)
 
     @work(thread=True, group="ask")
@@ -120,6 +159,10 @@ class QAApp(App[int]):
                 self._ui(exchange.show_error, "No index is open: press ctrl+r to build one.")
                 return
             try:
+                if self.bot.is_stale():  # another process (`qa index`) published a new generation
+                    self._replace_bot(qa.open_index(self.index_dir))
+                    self._ui(self._say, f"The index was updated by another build; reopened it "
+                                        f"({self._counts()}).")
                 answer = self.bot.ask(question)
                 articles = self._articles(answer)
             except qa.QAError as exc:
@@ -137,15 +180,14 @@ class QAApp(App[int]):
         for doc_id in dict.fromkeys(doc_ids):
             try:
                 articles[doc_id] = self.bot.article(doc_id)
-            except (qa.QAError, KeyError):
+            except qa.QAError:
                 continue
         return articles
 
     def _show_answer(self, exchange: Exchange, answer: qa.Answer, articles: dict[str, qa.Article]) -> None:
         exchange.show_answer(answer, articles)
-        chat = self.query_one("#chat", VerticalScroll)
-        if chat.children and chat.children[-1] is exchange:
-            self.call_after_refresh(chat.scroll_end, animate=False)
+
+    # --- the reader, copy, save, web page -----------------------------------------------------------
 
     @on(SourceLink.Selected)
     async def open_source(self, event: SourceLink.Selected) -> None:
@@ -155,13 +197,64 @@ class QAApp(App[int]):
         self.refresh_bindings()
 
     def action_open_latest(self) -> None:
-        try:
-            latest = self.query(".card").last(SourceLink)
-        except NoMatches:
+        latest = self._latest_card()
+        if latest is None:
             self.notify("No answer to open yet.", severity="warning")
             return
-        latest.focus()
-        latest.action_open()
+        latest.action_open()  # the focus stays where it is: typing still goes into the question box
+
+    def _latest_card(self) -> SourceLink | None:
+        cards = list(self.screen_stack[0].query(".card").results(SourceLink))
+        return cards[-1] if cards else None
+
+    def action_copy(self) -> None:
+        focused = self.focused
+        card = focused if isinstance(focused, SourceLink) and focused.answer else self._latest_card()
+        if card is None or card.answer is None:
+            self.notify("No answer to copy yet.", severity="warning")
+            return
+        self.copy_to_clipboard(quote_with_citation(card.answer, card.article))
+        self.notify("Quote and citation copied to the clipboard.", markup=False)
+
+    def action_find(self) -> None:
+        self.query_one(Reader).action_find()
+
+    def action_open_url(self) -> None:
+        reader = self.query_one(Reader)
+        card = self._latest_card()
+        article = reader.article if reader.display else (card.article if card else None)
+        if article is None:
+            self.notify("Open an answer first.", severity="warning")
+        elif not article.url:
+            self.notify(f"{printable(article.title, one_line=True)} has no web address in the corpus.",
+                        severity="warning", markup=False)
+        else:
+            self.open_url(article.url)
+            self.notify(f"Opening {printable(article.url, one_line=True)}", markup=False)
+
+    def action_save(self) -> None:
+        if not self.query(Exchange):
+            self.notify("Nothing to save yet: ask a question first.", severity="warning")
+            return
+        self.push_screen(SaveScreen(Path(f"qa-session-{datetime.now():%Y%m%d-%H%M%S}.md")), self.save_session)
+
+    def save_session(self, path: Path | None) -> None:
+        """Write the conversation to `path` (Markdown) and the same name with .json (every Answer)."""
+        if path is None:
+            return
+        exchanges = [e for e in self.query(Exchange).results(Exchange) if e.answer is not None]
+        answers = [e.answer for e in exchanges if e.answer is not None]
+        articles = {k: v for e in exchanges for k, v in e.articles.items()}
+        markdown = path if path.suffix else path.with_suffix(".md")
+        try:
+            markdown.write_text(session_markdown(answers, articles, corpus=str(self.corpus_dir.resolve()),
+                                                 index=str(self.index_dir.resolve())) + "\n", encoding="utf-8")
+            markdown.with_suffix(".json").write_text(session_json(answers) + "\n", encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Could not save: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"Saved {len(answers)} answers to {markdown} and {markdown.with_suffix('.json').name}",
+                    title="Saved", markup=False)
 
     def action_page_chat(self, direction: int) -> None:
         chat = self.query_one("#chat", VerticalScroll)
@@ -179,6 +272,30 @@ class QAApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.corpus_dir, self.index_dir))
 
+    # --- history across sessions --------------------------------------------------------------------
+
+    def _read_history(self) -> list[str]:
+        if self.history_file is None:
+            return []
+        try:
+            lines = self.history_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return []
+        return [line for line in lines if line.strip()][-HISTORY_LINES:]
+
+    def _append_history(self, question: str) -> None:
+        if self.history_file is None:
+            return
+        try:
+            self.history_file.parent.mkdir(parents=True, exist_ok=True)
+            with self.history_file.open("a", encoding="utf-8") as history:
+                history.write(" ".join(question.split()) + "\n")
+        except OSError as exc:
+            self.notify(f"Could not keep the question in {self.history_file}: {exc}", severity="warning",
+                        markup=False)
+
+    # --- the index: open, build, notice when it is out of date --------------------------------------
+
     def action_rebuild(self, from_scratch: bool = False) -> None:
         if self._building:
             self.notify("The index is already being built.", severity="warning")
@@ -189,33 +306,73 @@ class QAApp(App[int]):
     def _building(self) -> bool:
         return any(w.group == "index" and not w.is_finished for w in self.workers)
 
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        # back from another terminal where `qa index` ran, or from the editor that added an article
+        if not self._building:
+            self._freshness_worker()
+
+    @work(thread=True, group="freshness", exclusive=True)
+    def _freshness_worker(self) -> None:
+        if not self._bot_lock.acquire(timeout=5):
+            return
+        try:
+            self._check_freshness()
+        except (qa.QAError, OSError):
+            pass  # the next ask or ctrl+r reports what is wrong
+        finally:
+            self._bot_lock.release()
+
+    def _check_freshness(self) -> None:
+        """Say so when the index no longer matches: reopen after another build, offer ctrl+r for corpus edits."""
+        if self.bot is None:
+            return
+        if self.bot.is_stale():
+            self._replace_bot(qa.open_index(self.index_dir))
+            self._ui(self._say, f"The index was updated by another build; reopened it ({self._counts()}).")
+        changes = self.bot.corpus_changes(self.corpus_dir)
+        said = changes.summary() if changes else ""
+        if said and said != self._changes_said:
+            message = (f"{self.corpus_dir.resolve()} changed since the index was built ({said} articles); "
+                       "answers come from the index as it was. Press ctrl+r to update it.")
+            self._ui(self._say, message)
+            self.notify(message, title="Index out of date", severity="warning", markup=False, timeout=10)
+        self._changes_said = said
+
+    def _counts(self) -> str:
+        counts = self.bot.counts if self.bot else {}
+        return ", ".join(f"{v} {k}" for k, v in counts.items())
+
     @work(thread=True, group="index")
     def _index_worker(self, build: bool, from_scratch: bool = False) -> None:
         try:
             with self._bot_lock:
                 if build or not self._open():
                     self._build(from_scratch)
+                else:
+                    self._check_freshness()
         except (qa.QAError, OSError) as exc:  # OSError: an index folder that cannot be written, a full disk
             # build_index repairs a damaged index, so ctrl+r is the way out of every store error but a lock
             fixable = isinstance(exc, qa.IndexStoreError) and not isinstance(exc, qa.IndexLockedError)
             hint = "\nPress ctrl+r to rebuild the index." if fixable else ""
             self._ui(self._say, f"⚠ {exc}{hint}", "error")
-            self.notify(f"{exc}{hint}", title="Index", severity="error", markup=False)
+            self.notify(printable(f"{exc}{hint}"), title="Index", severity="error", markup=False)
         finally:
             self._ui(self._hide_status)
 
     def _open(self) -> bool:
         """Open the index; False when there is none yet, or one another version of qa wrote, to build instead."""
         self._ui(self._show_status, "Loading the index…")
+        index, corpus = self.index_dir.resolve(), self.corpus_dir.resolve()
         try:
             self._replace_bot(qa.open_index(self.index_dir))
             return True
         except qa.IndexNotFoundError:
-            self._ui(self._say, f"No index in {self.index_dir}/ yet: building one from {self.corpus_dir}/.")
+            self._ui(self._say, f"No index in {index} yet: building one from {corpus} "
+                                "(qa tui --index DIR or $QA_INDEX put it elsewhere).")
         except qa.IndexVersionError:
             # derived data in an older format: the corpus is at hand, so rebuild rather than ask
-            self._ui(self._say, f"The index in {self.index_dir}/ was written by another version of qa: "
-                                f"rebuilding it from {self.corpus_dir}/.")
+            self._ui(self._say, f"The index in {index} was written by another version of qa: "
+                                f"rebuilding it from {corpus}.")
         return False
 
     def _build(self, from_scratch: bool) -> None:
@@ -225,6 +382,7 @@ class QAApp(App[int]):
         self.notify(report.summary(), title="Index built", markup=False)
         self._ui(self._show_status, "Loading the index…")
         self._replace_bot(qa.open_index(self.index_dir))
+        self._changes_said = ""
 
     def _replace_bot(self, bot: qa.QA) -> None:
         old, self.bot = self.bot, bot
@@ -251,18 +409,18 @@ class QAApp(App[int]):
                 pass
 
     def _say(self, message: str, kind: str = "system") -> None:
-        chat = self.query_one("#chat", VerticalScroll)
-        chat.mount(Static(Text(message), classes=kind))
-        chat.scroll_end(animate=False)
+        chat = self.screen_stack[0].query_one("#chat", VerticalScroll)
+        chat.mount(Static(Text(printable(message)), classes=kind))
 
     def _show_status(self, message: str, done: int = 0, total: int | None = None) -> None:
         """Show the status line: a message and a bar, which bounces until it is given a total."""
-        self.query_one("#status-label", Label).update(message)
-        self.query_one(ProgressBar).update(total=total, progress=done)
-        self.query_one("#status").display = True
+        screen = self.screen_stack[0]
+        screen.query_one("#status-label", Label).update(Text(printable(message)))
+        screen.query_one(ProgressBar).update(total=total, progress=done)
+        screen.query_one("#status").display = True
 
     def _hide_status(self) -> None:
-        self.query_one("#status").display = False
+        self.screen_stack[0].query_one("#status").display = False
 
 
 def default_corpus() -> Path:
@@ -271,16 +429,26 @@ def default_corpus() -> Path:
     return here if here.is_dir() else Path(__file__).resolve().parents[2] / "corpus"
 
 
-def run(corpus_dir: str | Path | None = None, index_dir: str | Path = "index") -> int:
+def default_history() -> Path:
+    """Where the chat keeps questions across sessions: $QA_HISTORY, else qa/history in the user's data folder."""
+    if os.environ.get("QA_HISTORY"):
+        return Path(os.environ["QA_HISTORY"])
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "qa" / "history"
+
+
+def run(corpus_dir: str | Path | None = None, index_dir: str | Path = "index",
+        history_file: str | Path | None = None) -> int:
     """Run the chat until the user quits.
 
     Args:
         corpus_dir: folder of articles; `None` picks `default_corpus()`.
         index_dir: index folder, built there from the corpus if missing.
+        history_file: where questions are kept across sessions; `None` keeps none.
 
     Returns:
         The exit status: 0.
     """
-    app = QAApp(corpus_dir or default_corpus(), index_dir)
+    app = QAApp(corpus_dir or default_corpus(), index_dir, history_file)
     app.run()
     return app.return_code or 0
