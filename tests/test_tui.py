@@ -420,6 +420,8 @@ async def test_a_build_by_another_process_is_picked_up_and_a_refocus_notices_cor
         exchange = await ask(pilot, "when did the harbour of Varnet reopen?")
         said = [shown(w) for w in pilot.app.query(".system")]
         assert any("updated by another build; reopened it (6 articles" in line for line in said), said
+        chat = list(pilot.app.query_one("#chat").children)
+        assert "reopened it" in shown(chat[chat.index(exchange) - 1])  # said before the answer it affects
         assert exchange.answer.found and exchange.answer.citation.doc_id == "harbour"
 
 

@@ -21,6 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 
 import qa
@@ -162,7 +163,7 @@ class QAApp(App[int]):
                 if self.bot.is_stale():  # another process (`qa index`) published a new generation
                     self._replace_bot(qa.open_index(self.index_dir))
                     self._ui(self._say, f"The index was updated by another build; reopened it "
-                                        f"({self._counts()}).")
+                                        f"({self._counts()}).", before=exchange)
                 answer = self.bot.ask(question)
                 articles = self._articles(answer)
             except qa.QAError as exc:
@@ -335,7 +336,8 @@ class QAApp(App[int]):
             message = (f"{self.corpus_dir.resolve()} changed since the index was built ({said} articles); "
                        "answers come from the index as it was. Press ctrl+r to update it.")
             self._ui(self._say, message)
-            self.notify(message, title="Index out of date", severity="warning", markup=False, timeout=10)
+            self.notify(f"{said} articles since the build: ctrl+r updates the index.", title="Index out of date",
+                        severity="warning", markup=False, timeout=10)
         self._changes_said = said
 
     def _counts(self) -> str:
@@ -408,9 +410,9 @@ class QAApp(App[int]):
             except RuntimeError:
                 pass
 
-    def _say(self, message: str, kind: str = "system") -> None:
+    def _say(self, message: str, kind: str = "system", before: Widget | None = None) -> None:
         chat = self.screen_stack[0].query_one("#chat", VerticalScroll)
-        chat.mount(Static(Text(printable(message)), classes=kind))
+        chat.mount(Static(Text(printable(message)), classes=kind), before=before)
 
     def _show_status(self, message: str, done: int = 0, total: int | None = None) -> None:
         """Show the status line: a message and a bar, which bounces until it is given a total."""
