@@ -114,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="*", help="the question (several words need no quotes); - reads it from stdin")
     p.add_argument("--file", metavar="FILE", help="ask every line of FILE (- for stdin), one answer each")
     p.add_argument("--top", type=int, default=1, metavar="N",
-                   help="up to N answers, each from a different article (default: 1)")
+                   help="up to N answers, each from a different article (default: 1; --json has them all "
+                   "as the Answer's candidates)")
     p.add_argument("--index", default=None, metavar="DIR", help=index_help)
     output = p.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the whole Answer as JSON (a list with --file)")
@@ -479,18 +480,22 @@ def _clip(text: str, width: int) -> str:
 
 
 class _ProgressBars:
-    """tqdm bars for build_index's progress callback, one bar per stage; none when stderr is not a terminal."""
+    """tqdm bars for build_index's progress callback, one bar per stage; when stderr is not a terminal (a log,
+    a pipe), one plain line as each stage starts instead."""
 
     def __init__(self, enabled: bool) -> None:
         self._enabled = enabled
         self._bars: dict[str, object] = {}
 
     def update(self, stage: str, done: int, total: int) -> None:
+        from qa import BUILD_STAGES
+
         if not self._enabled:
+            if stage not in self._bars:
+                self._bars[stage] = None
+                print(f"{BUILD_STAGES.get(stage, stage).lower()}: {total} items", file=sys.stderr, flush=True)
             return
         from tqdm import tqdm
-
-        from qa import BUILD_STAGES
 
         bar = self._bars.get(stage)
         if bar is None:
@@ -506,7 +511,8 @@ class _ProgressBars:
 
     def __exit__(self, *exc: object) -> None:
         for bar in self._bars.values():
-            bar.close()  # type: ignore[attr-defined]
+            if bar is not None:
+                bar.close()  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

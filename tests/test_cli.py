@@ -186,6 +186,7 @@ def test_index_prints_a_one_line_summary_and_no_bars_off_a_terminal(
     assert code == 0
     assert captured.out.strip().splitlines()[-1].startswith("1 added, 0 updated, 0 removed, 5 unchanged")
     assert "%|" not in captured.err and "\r" not in captured.err  # stderr is not a terminal: no tqdm bar
+    assert "embedding sentences: " in captured.err  # but a plain line as each stage starts
 
 
 def test_list_names_every_article(bot: qa.QA, default_index: Path, capsys: pytest.CaptureFixture[str]):

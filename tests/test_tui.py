@@ -522,3 +522,14 @@ async def test_authors_urls_and_escapes_from_the_corpus(small_corpus: Path, defa
         meta = shown(pilot.app.query_one(".reader-meta"))
         assert meta.startswith("Ana Ruiz, Li Wei · Wire") and "https://example.org/harbour" in meta
         assert all("\x1b" not in strip for strip in screen_lines(pilot))
+
+
+async def test_an_index_without_its_corpus_folder_still_answers_and_says_why_it_cannot_check(
+    default_index: Path, tmp_path: Path
+) -> None:
+    async with QAApp(tmp_path / "no-corpus", default_index).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not pilot.app.query(".error")
+        assert any("no corpus folder at" in shown(w) for w in pilot.app.query(".system"))
+        exchange = await ask(pilot, ZELENSKY)
+        assert exchange.answer.found

@@ -121,7 +121,7 @@ class QAApp(App[int]):
         focused = self.focused
         if not event.is_printable or isinstance(focused, Input) or self.screen is not self.screen_stack[0]:
             return
-        if focused is not None and event.key in focused._bindings.key_to_bindings:
+        if event.key in self.screen.active_bindings:
             return  # a key the focused widget acts on, shown in the footer ("/" in the reader)
         box = self.query_one(QuestionInput)
         box.focus()
@@ -326,6 +326,13 @@ class QAApp(App[int]):
     def _check_freshness(self) -> None:
         """Say so when the index no longer matches: reopen after another build, offer ctrl+r for corpus edits."""
         if self.bot is None:
+            return
+        if not self.corpus_dir.is_dir():
+            if self._changes_said != "no corpus":
+                self._ui(self._say, f"There is no corpus folder at {self.corpus_dir.resolve()}: the chat answers "
+                                    "from the index but cannot tell whether it is up to date, nor rebuild it "
+                                    "(qa tui --corpus DIR).")
+            self._changes_said = "no corpus"
             return
         if self.bot.is_stale():
             self._replace_bot(qa.open_index(self.index_dir))
