@@ -13,9 +13,9 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
-from qa.display import printable
+from qa.display import clip, highlighted, printable, question_words, shell_word, styled, word_spans
 
 if TYPE_CHECKING:
     from qa import QA, Answer, Citation
@@ -244,7 +244,7 @@ def _answer_all(bot: QA, questions: list[str], args: argparse.Namespace) -> int:
             dumped.append(answer.model_dump_json(indent=2))
         else:
             if batch:
-                print(("\n" if number > 1 else "") + _style(f"» {printable(answer.question)}", "1"))
+                print(("\n" if number > 1 else "") + styled(f"» {printable(answer.question)}", "1"))
             _print_answer(bot, answer, args.top)
     if args.json:
         print(dumped[0] if not batch else "[" + ",\n".join(dumped) + "]")
@@ -258,14 +258,14 @@ def _print_answer(bot: QA, answer: Answer, top: int) -> None:
             print("\nClosest passages:")
             for p in answer.related[:3]:
                 print(f"  - {printable(p.title, one_line=True)} [{printable(p.doc_id, one_line=True)}]: "
-                      f"{printable(_clip(p.text, 160))}")
+                      f"{printable(clip(p.text, 160))}")
         return
     assert answer.citation is not None and answer.sentence is not None
     short = answer.short_answer
     if short:  # each part made printable on its own, so an escaped character cannot shift the highlight
         before, said, after = (printable(answer.sentence[a:b]) for a, b in
                                ((0, short.start), (short.start, short.end), (short.end, len(answer.sentence))))
-        print(f"“{before}{_highlight(said, [(0, len(said))])}{after}”")
+        print(f"“{before}{highlighted(said, [(0, len(said))])}{after}”")
     else:
         print(f"“{printable(answer.sentence)}”")
     if short:
@@ -277,7 +277,7 @@ def _print_answer(bot: QA, answer: Answer, top: int) -> None:
         print(f"  also in:    {printable(other.title, one_line=True)} [{printable(other.doc_id, one_line=True)}], "
               f"characters {other.start}-{other.end}")
         if sentence:
-            print(f"              “{printable(_clip(sentence, 200))}”")
+            print(f"              “{printable(clip(sentence, 200))}”")
     if top > 1:
         seen = {answer.citation.doc_id}
         others = []
@@ -300,7 +300,7 @@ def _print_citation(c: Citation) -> None:
     print(f"  source:     {printable(c.title, one_line=True)}" + (f" ({details})" if details else ""))
     doc_id = printable(c.doc_id, one_line=True)
     print(f"  citation:   {doc_id} [{printable(c.path, one_line=True)}], characters {c.start}-{c.end} of its "
-          f"cleaned text (qa show {_shell_word(c.doc_id)} --range {c.start}:{c.end})")
+          f"cleaned text (qa show {shell_word(c.doc_id)} --range {c.start}:{c.end})")
 
 
 def _cited_text(bot: QA, citation: Citation) -> str | None:
@@ -323,16 +323,16 @@ def _search(args: argparse.Namespace) -> int:
         if args.json:
             print("[" + ",\n".join(p.model_dump_json(indent=2) for p in passages) + "]")
             return ANSWERED if passages else NOT_ANSWERED
-        words = _words(question)
+        words = question_words(question)
         for n, p in enumerate(passages, 1):
             ranks = f"bm25 #{p.lexical_rank or '-'}, dense #{p.dense_rank or '-'}"
             print(f"{n}. {printable(p.title, one_line=True)} [{printable(p.passage_id, one_line=True)}]  "
                   f"score {p.score:.4f} ({ranks})")
             sentences = [s for s in bot.sentences(p.doc_id) if p.first_sentence <= s.index <= p.last_sentence]
-            best = max(sentences, key=lambda s: (len(words & _words(s.text)), -s.index), default=None)
-            text = printable(_clip(best.text if best else p.text, 300))
+            best = max(sentences, key=lambda s: (len(words & question_words(s.text)), -s.index), default=None)
+            text = printable(clip(best.text if best else p.text, 300))
             where = f"   (sentence {best.index}, characters {best.start}-{best.end})" if best else ""
-            print(f"   {_highlight(text, _word_spans(text, words))}{where}")
+            print(f"   {highlighted(text, word_spans(text, words))}{where}")
     return ANSWERED if passages else NOT_ANSWERED
 
 
@@ -345,9 +345,9 @@ def _list(args: argparse.Namespace) -> int:
         print("[" + ",\n".join(a.model_dump_json(indent=2) for a in articles) + "]")
         return ANSWERED
     width = max((len(a.doc_id) for a in articles), default=2)
-    print(_style(f"{'id':<{width}}  {'date':<10}  {'source':<16}  title", "1"))
+    print(styled(f"{'id':<{width}}  {'date':<10}  {'source':<16}  title", "1"))
     for a in articles:
-        source = _clip(printable(a.source or "-", one_line=True), 16)
+        source = clip(printable(a.source or "-", one_line=True), 16)
         print(f"{printable(a.doc_id, one_line=True):<{width}}  {a.date or '-':<10}  {source:<16}  "
               f"{printable(a.title, one_line=True)}")
     return ANSWERED
@@ -374,7 +374,7 @@ def _show(args: argparse.Namespace) -> int:
                                   f"{len(sentences)} sentences")
         chosen = sentences[args.sentence]
         spans = [(chosen.start, chosen.end)]
-    print(_style(printable(article.title, one_line=True), "1"))
+    print(styled(printable(article.title, one_line=True), "1"))
     meta = [printable(x, one_line=True) for x in (article.source, article.date, ", ".join(article.authors)) if x]
     if meta:
         print(" · ".join(meta))
@@ -388,7 +388,7 @@ def _show(args: argparse.Namespace) -> int:
     if spans:
         start, end = spans[0]
         cited = printable(article.text[start:end])
-        marked = _highlight(cited, [(0, len(cited))]) if sys.stdout.isatty() else f"**{cited}**"
+        marked = highlighted(cited, [(0, len(cited))]) if sys.stdout.isatty() else f"**{cited}**"
         print(printable(article.text[:start]) + marked + printable(article.text[end:]))
     else:
         print(printable(article.text))
@@ -431,52 +431,6 @@ def _lines(name: str) -> Iterator[str]:
         return
     with open(name, encoding="utf-8") as lines:
         yield from lines
-
-
-def _colour(out: TextIO = sys.stdout) -> bool:
-    return out.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-
-
-def _style(text: str, sgr: str) -> str:
-    return f"\033[{sgr}m{text}\033[0m" if _colour(sys.stdout) else text
-
-
-def _highlight(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """`text` with the spans in bold yellow on a terminal, in bold with NO_COLOR, unmarked in a pipe."""
-    if not spans or not sys.stdout.isatty() or os.environ.get("TERM") == "dumb":
-        return text
-    sgr = "1" if os.environ.get("NO_COLOR") else "1;33"
-    out, last = [], 0
-    for start, end in sorted(spans):
-        if start < last:
-            continue
-        out += [text[last:start], f"\033[{sgr}m", text[start:end], "\033[0m"]
-        last = end
-    return "".join(out) + text[last:]
-
-
-_STOP = frozenset("""a an and are as at be by did do does for from had has have how in is it its of on or
-that the their this to was were what when where which who whom whose why will with""".split())
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", text.lower()) if w not in _STOP and len(w) > 1}
-
-
-def _word_spans(text: str, words: set[str]) -> list[tuple[int, int]]:
-    # a word matches the question's when they share their first five letters: "captured" marks "capture"
-    stems = {w[:5] for w in words}
-    return [m.span() for m in re.finditer(r"\w+", text)
-            if m.group().lower() in words or (len(m.group()) >= 5 and m.group().lower()[:5] in stems)]
-
-
-def _shell_word(text: str) -> str:
-    return text if re.fullmatch(r"[\w./:-]+", text) else "'" + printable(text, one_line=True).replace("'", "'\\''") + "'"
-
-
-def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class _ProgressBars:

@@ -45,3 +45,25 @@ def test_the_usage_commands_run_as_written(corpus_dir: Path, default_index: Path
             ran += 1
             assert done.stdout.strip(), command
     assert ran >= 10
+
+
+def test_the_python_example_runs_as_written(corpus_dir: Path, default_index: Path, tmp_path: Path, monkeypatch):
+    text = (REPO / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text[text.index("## Using it"):], re.S).group(1)
+    shutil.copytree(corpus_dir, tmp_path / "corpus")
+    shutil.copytree(default_index, tmp_path / "index")
+    monkeypatch.chdir(tmp_path)
+
+    shown = {}
+    for line in code.splitlines():
+        if line.startswith("bot ") and "# <QA" in line:
+            shown["repr"] = line.split("# ", 1)[1]
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+
+    assert namespace["report"].unchanged == 5 and namespace["answer"].found
+    assert repr(namespace["bot"]) == "<QA 'index' gen-000001 closed>"  # the example ends with bot.close()
+    import qa
+
+    with qa.open_index("index/") as bot:
+        assert repr(bot) == shown["repr"]
