@@ -533,3 +533,14 @@ async def test_an_index_without_its_corpus_folder_still_answers_and_says_why_it_
         assert any("no corpus folder at" in shown(w) for w in pilot.app.query(".system"))
         exchange = await ask(pilot, ZELENSKY)
         assert exchange.answer.found
+
+
+@pytest.mark.parametrize("launcher", [["tui.py"], ["-m", "qa.tui"]], ids=["tui.py", "python -m qa.tui"])
+def test_the_launchers_are_qa_tui(launcher: list[str]) -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, *launcher, "--help"], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: qa tui") and "--no-history" in done.stdout
