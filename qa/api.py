@@ -135,8 +135,9 @@ class QA:
     def corpus_changes(self, corpus_dir: str | Path) -> CorpusChanges:
         """The articles of a corpus folder that this index does not reflect, as `qa index` would find them.
 
-        Reads and hashes the files, as a build's first step does (0.3 s for 19,000 articles). A file that
-        is not in the index and predates the build is one the build skipped as unreadable: not counted.
+        Reads and hashes the files, as a build's first step does (a no-change `qa index` of the 19,042
+        Reuters articles takes 0.27 s in all). A file that is not in the index and predates the build is
+        one the build skipped as unreadable: not counted.
 
         Raises:
             CorpusError: the folder does not exist or is not a folder.

@@ -359,8 +359,7 @@ async def test_the_chat_stays_on_the_latest_exchange_when_the_reader_opens_or_th
     corpus_dir: Path, default_index: Path
 ) -> None:
     async with QAApp(corpus_dir, default_index).run_test(size=(80, 24)) as pilot:
-        for question in ("who captured two Chinese soldiers?", "Who is the spokesperson of China's foreign ministry?",
-                         ZELENSKY):
+        for question in ("who captured two Chinese soldiers?", ZELENSKY):  # taller than the chat at 80x24
             await ask(pilot, question)
         chat = pilot.app.query_one("#chat")
         latest = pilot.app.query(Exchange).last()
