@@ -543,3 +543,19 @@ def test_the_launchers_are_qa_tui(launcher: list[str]) -> None:
     done = subprocess.run([sys.executable, *launcher, "--help"], cwd=repo, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: qa tui") and "--no-history" in done.stdout
+
+
+async def test_questions_typed_in_one_burst_stay_apart(corpus_dir: Path, default_index: Path) -> None:
+    # what a fast typist, a paste without bracketed paste, or tmux send-keys delivers: keys faster than
+    # the app handles them; each enter must ask what was typed before it, and only that
+    from textual import events
+
+    async with QAApp(corpus_dir, default_index).run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key in [*"who is Lin Jian", "enter", *"who captured two Chinese soldiers", "enter"]:
+            pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await settle(pilot)
+
+        assert [e.question for e in pilot.app.query(Exchange)] == ["who is Lin Jian",
+                                                                   "who captured two Chinese soldiers"]
+        assert pilot.app.query_one(QuestionInput).value == ""

@@ -133,10 +133,9 @@ class QAApp(App[int]):
 
     @on(Input.Submitted, "#question")
     def ask(self, event: Input.Submitted) -> None:
-        question = event.value.strip()
+        question = event.value.strip()  # the box is already empty: QuestionInput clears it on enter
         box = self.query_one(QuestionInput)
         if question == "?":
-            box.value = ""
             self.action_help()
             return
         if not any(ch.isalnum() for ch in question):
@@ -144,7 +143,6 @@ class QAApp(App[int]):
             return
         box.remember(question)
         self._append_history(question)
-        box.value = ""
         exchange = Exchange(question)
         chat = self.query_one("#chat", VerticalScroll)
         chat.mount(exchange)

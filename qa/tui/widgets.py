@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -63,6 +63,15 @@ class QuestionInput(Input):
         self.history: list[str] = list(history)
         self._position = len(self.history)
         self._draft = ""
+
+    def key_enter(self, event: events.Key) -> None:
+        # Submit and empty the box as the key is read. Left to Input's binding, enter would act only once it
+        # had bubbled up to the app, after the keys typed next were in the box: a fast typist, a paste or
+        # tmux send-keys merged two questions into one, asked twice.
+        event.stop()
+        event.prevent_default()
+        value, self.value = self.value, ""
+        self.post_message(self.Submitted(self, value))
 
     def remember(self, question: str) -> None:
         if not self.history or self.history[-1] != question:
