@@ -106,13 +106,15 @@ def _parser() -> argparse.ArgumentParser:
         "sentence in that article's cleaned text (`qa show ID --range START:END` prints them), a\n"
         "confidence between 0 and 1, and the other articles that state the same fact. When no\n"
         "sentence answers, qa says so and lists the closest passages (exit status 1).\n\n"
-        "  qa ask who is the spokesperson of China's foreign ministry   (quotes are optional,\n"
-        "                                  but a shell reads ? * ' itself: quote those)\n"
+        "  qa ask who is the spokesperson of the Chinese foreign ministry\n"
+        "  qa ask \"who is China's spokesperson?\"     (quotes are optional, but the shell reads\n"
+        "                                           ? * ' itself: quote a question with those)\n"
         "  echo 'who captured two Chinese soldiers?' | qa ask -\n"
         "  qa ask --file questions.txt --jsonl > answers.jsonl",
     )
     p.add_argument("question", nargs="*", help="the question (several words need no quotes); - reads it from stdin")
-    p.add_argument("--file", metavar="FILE", help="ask every line of FILE (- for stdin), one answer each")
+    p.add_argument("--file", metavar="FILE", help="ask every line of FILE (- for stdin), one answer each; "
+                   "exit status 1 when any has none")
     p.add_argument("--top", type=int, default=1, metavar="N",
                    help="up to N answers, each from a different article (default: 1; --json has them all "
                    "as the Answer's candidates)")
