@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import TracebackType
 
@@ -12,12 +13,13 @@ from qa.answer import CANDIDATE_PASSAGES, Answerer, Weights
 from qa.catalog import Catalog
 from qa.dense import DenseIndex
 from qa.embedding import Embedder
-from qa.errors import EmptyQuestionError, IndexVersionError
+from qa.documents import scan_corpus
+from qa.errors import ArticleNotFoundError, EmptyQuestionError, IndexClosedError, IndexVersionError, QAError
 from qa.features import Scored, sentence_features
 from qa.fusion import as_passages, retrieve
 from qa.indexer import build_index
 from qa.lexical import LexicalIndex
-from qa.models import Answer, Article, Passage
+from qa.models import Answer, Article, ArticleInfo, CorpusChanges, Passage, Sentence
 from qa.question import Question, analyze
 
 __all__ = ["QA", "build_index", "open_index"]
@@ -47,6 +49,11 @@ class QA:
                 f"run `qa index --rebuild --index {index_dir}`"
             )
         self._catalog = Catalog(generation / store.CATALOG, readonly=True)  # last: the one load that needs closing
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ", ".join(f"{k}={v}" for k, v in self.counts.items())
+        return f"<QA {str(self.index_dir)!r} {self.manifest.generation} {state}>"
 
     def ask(self, question: str) -> Answer:
         """Answer a question with a sentence quoted from the archive, or say that it holds no answer.
@@ -62,6 +69,7 @@ class QA:
             EmptyQuestionError: the question is empty or only whitespace.
         """
         asked = analyze(_checked(question))
+        self._check_open()
         passages, ranked = self._candidates(asked)
         return self._answerer.answer(asked, list(passages.values()), ranked, self._catalog)
 
@@ -75,6 +83,7 @@ class QA:
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
         asked = analyze(_checked(question))
+        self._check_open()
         vector = self._embedder.encode([asked.text])[0]
         return list(self._passages(asked, vector, k).values())
 
@@ -97,12 +106,66 @@ class QA:
         """The cleaned text and metadata of an article, so any citation can be checked.
 
         Raises:
-            KeyError: no article has this id.
+            ArticleNotFoundError: no article has this id (a KeyError too).
         """
+        self._check_open()
         article = self._catalog.article(doc_id)
         if article is None:
-            raise KeyError(f"no article {doc_id!r} in {self.index_dir}")
+            raise ArticleNotFoundError(f"no article {doc_id!r} in {self.index_dir}; `qa list` shows their ids")
         return article
+
+    def articles(self) -> list[ArticleInfo]:
+        """Every article of the index, without its text, by date (undated last) then id."""
+        self._check_open()
+        return self._catalog.article_list()
+
+    def sentences(self, doc_id: str) -> list[Sentence]:
+        """The sentences of an article, in order, with their offsets in its text.
+
+        Raises:
+            ArticleNotFoundError: no article has this id (a KeyError too).
+        """
+        self._check_open()
+        found = self._catalog.sentences(doc_id)
+        if not found and self._catalog.article(doc_id) is None:
+            raise ArticleNotFoundError(f"no article {doc_id!r} in {self.index_dir}; `qa list` shows their ids")
+        return found
+
+    def is_stale(self) -> bool:
+        """True when a build has published another generation since this index was opened (reopen it)."""
+        try:
+            return store.read_manifest(self.index_dir).generation != self.manifest.generation
+        except QAError:
+            return True
+
+    def corpus_changes(self, corpus_dir: str | Path) -> CorpusChanges:
+        """The articles of a corpus folder that this index does not reflect, as `qa index` would find them.
+
+        Reads and hashes the files, as a build's first step does (a no-change `qa index` of the 19,042
+        Reuters articles takes 0.27 s in all). A file that is not in the index and predates the build is
+        one the build skipped as unreadable: not counted.
+
+        Raises:
+            CorpusError: the folder does not exist or is not a folder.
+        """
+        self._check_open()
+        root = Path(corpus_dir)
+        indexed = self._catalog.content_hashes()
+        scan = scan_corpus(root)
+        added, changed = [], []
+        for raw in scan.articles:
+            if raw.doc_id not in indexed:
+                try:
+                    newer = os.stat(root / raw.path).st_mtime >= self.manifest.built_at
+                except OSError:
+                    newer = True
+                if newer:
+                    added.append(raw.doc_id)
+            elif indexed[raw.doc_id] != raw.content_hash:
+                changed.append(raw.doc_id)
+        present = {raw.doc_id for raw in scan.articles}
+        removed = sorted(d for d in indexed if d not in present)
+        return CorpusChanges(added=sorted(added), changed=sorted(changed), removed=removed)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -111,7 +174,13 @@ class QA:
                 "sentences": self.manifest.sentences}
 
     def close(self) -> None:
+        """Release the index's files; any later call raises IndexClosedError. Closing twice is harmless."""
+        self._closed = True
         self._catalog.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise IndexClosedError(f"this QA over {self.index_dir} is closed; open it again with qa.open_index")
 
     def __enter__(self) -> QA:
         return self
