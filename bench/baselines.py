@@ -69,6 +69,18 @@ class SentenceBaselines:
         text, doc_id, url = self.sentences[i]
         return Hit(text, doc_id, url, float(score))
 
+    def bm25_ranked(self, question: str, k: int) -> list[Hit]:
+        """The k sentences with the highest BM25 scores (the corpus's first when no term matches)."""
+        results = self._lexical.search(question, k) or [(0, 0.0)]
+        return [self._hit(int(sid), score) for sid, score in results]
+
+    def dense_ranked(self, question: str, k: int) -> list[Hit]:
+        """The k sentences whose MiniLM embeddings are closest (cosine) to the question's."""
+        q = self._embedder.encode([question])[0]
+        scores = self._vectors @ q
+        best = np.argsort(-scores)[:k]
+        return [self._hit(int(i), scores[i]) for i in best]
+
     def bm25(self, question: str) -> Hit:
         """The sentence with the highest BM25 score; the corpus's first sentence when no term matches,
         since a baseline always quotes something."""

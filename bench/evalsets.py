@@ -230,7 +230,32 @@ def load_trecqa(data: Path, split: str = "DEV") -> list[TrecQuestion]:
     return out
 
 
-LOADERS = {"seed": load_seed, "realtimeqa": load_realtimeqa, "squad": load_squad, "quail": load_quail}
+def load_trecqa_set(data: Path, split: str = "DEV") -> EvalSet:
+    """TrecQA as a retrieval set: each question's candidate sentences become one article (in the file's
+    order), all questions' articles one corpus; the gold answers are the answer tokens of its positive
+    sentences. A question with no positive sentence is unanswerable (declining it is right)."""
+    text = (data / "trecqa" / f"{split}.xml").read_text(encoding="utf-8")
+    articles, questions = [], []
+    for m in re.finditer(r"<QApairs id='([^']*)'>(.*?)</QApairs>", text, re.S):
+        qid, body = m.group(1), m.group(2)
+        question = " ".join(re.search(r"<question>\n(.*?)\n", body).group(1).split("\t"))
+        sentences, answers = [], []
+        for tag, content in re.findall(r"<(positive|negative)>\n(.*?)</(?:positive|negative)>", body, re.S):
+            lines = content.split("\n")
+            sentences.append(" ".join(lines[0].split("\t")))
+            if tag == "positive" and len(lines) >= 6 and lines[5].strip():
+                answers.append(" ".join(lines[5].split("\t")).strip())
+        doc_id = "trecqa-" + qid
+        articles.append({"id": doc_id, "title": f"TREC question {qid}", "text": "\n\n".join(sentences),
+                         "source": "TREC QA"})
+        answers = list(dict.fromkeys(a for a in answers if a))
+        questions.append(Question(qid, question, answers, [doc_id], bool(answers),
+                                  "answerable" if answers else "unanswerable"))
+    return EvalSet("trecqa", questions, articles, notes={"split": split})
+
+
+LOADERS = {"seed": load_seed, "realtimeqa": load_realtimeqa, "squad": load_squad, "quail": load_quail,
+           "trecqa": load_trecqa_set}
 
 
 def load_set(name: str, data: Path, squad_n: int = 300) -> EvalSet:

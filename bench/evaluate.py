@@ -40,7 +40,11 @@ from metrics import (  # noqa: E402
 from qa import store  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
-SYSTEMS = ("qa", "bm25", "dense")
+BASELINES = ("bm25", "dense")
+# qa with the shipped weights, and the ablation: the same answerer fitted without the reader, and
+# with the reader's scores alone (bench/fit_answerer.py writes both to bench/out/weights/)
+VARIANTS = {"qa": None, "qa-ranker": OUT / "weights" / "ranker.json", "qa-reader": OUT / "weights" / "reader.json"}
+MRR_DEPTH = 10
 CONF_HIGH = 0.8
 
 
@@ -56,11 +60,34 @@ def prepare_corpus(evalset: EvalSet, out_dir: Path) -> Path:
     return corpus
 
 
-def _scored_sentences(bot: qa.QA, question: str, n: int = 10) -> list:
+def _held_out(evalset: EvalSet, q: Question, data: Path) -> bool:
+    """Was this question's article (SQuAD title, QuAIL article) or week (RealTimeQA) kept out of the
+    reader's training? The seed and TrecQA DEV never were in it."""
+    from reader_data import held_out
+
+    if evalset.name in ("seed", "trecqa"):
+        return True
+    if evalset.name == "squad":
+        title = next(a["url"] for a in evalset.articles if a["id"] == q.docs[0]).rsplit("/", 1)[-1]
+        return held_out("squad", title, data)
+    if evalset.name == "realtimeqa":
+        return held_out("realtimeqa", q.qid, data)
+    return held_out(evalset.name, q.docs[0], data) if q.docs else True
+
+
+def _scored_sentences(bot: qa.QA, question: str, n: int = MRR_DEPTH) -> list:
     """qa's scored candidate sentences, replayed through the same private path `ask` takes, for the
     feature dump: an Answer that declines carries neither its best sentence nor any features, and the
     threshold cannot be tuned without them. Not timed."""
     return bot._candidates(question)[1][:n]
+
+
+def _reciprocal_rank(evalset: EvalSet, q: Question, ranked: list[tuple[str, str | None]]) -> float:
+    """1/rank of the first (sentence, doc_id) that holds a gold answer from a gold article, 0 if none."""
+    for rank, (text, doc_id) in enumerate(ranked[:MRR_DEPTH], 1):
+        if evalset.is_right(q, text, doc_id):
+            return 1.0 / rank
+    return 0.0
 
 
 def _qa_record(evalset: EvalSet, q: Question, answer: qa.Answer, ms: float, scored: list | None) -> dict:
@@ -105,6 +132,8 @@ def _qa_record(evalset: EvalSet, q: Question, answer: qa.Answer, ms: float, scor
     }
     rec.update(_scores(evalset, q, answer.sentence if answer.found else None,
                        cit.doc_id if cit and answer.found else None, cit.url if cit else None, short))
+    if scored is not None:
+        rec["rr"] = _reciprocal_rank(evalset, q, [(x.sentence.text, x.sentence.doc_id) for x in scored])
     return rec
 
 
@@ -119,9 +148,11 @@ def _scores(evalset: EvalSet, q: Question, sentence: str | None, doc_id: str | N
     }
 
 
-def _baseline_record(evalset: EvalSet, q: Question, hit, ms: float) -> dict:
+def _baseline_record(evalset: EvalSet, q: Question, hits: list, ms: float) -> dict:
+    hit = hits[0] if hits else None
     rec = {"found": hit is not None, "sentence": hit.sentence if hit else None,
-           "doc_id": hit.doc_id if hit else None, "score": hit.score if hit else None, "latency_ms": round(ms, 2)}
+           "doc_id": hit.doc_id if hit else None, "score": hit.score if hit else None, "latency_ms": round(ms, 2),
+           "rr": _reciprocal_rank(evalset, q, [(h.sentence, h.doc_id) for h in hits])}
     rec.update(_scores(evalset, q, rec["sentence"], rec["doc_id"], hit.url if hit else None, None))
     return rec
 
@@ -141,11 +172,17 @@ def summarize(records: list[dict], system: str) -> dict:
         "citation": _mean(res(r)["cite_ok"] for r in scored),
         "abstain_unanswerable": _mean(not res(r)["found"] for r in unanswerable),
         "false_abstain": _mean(not res(r)["found"] for r in answerable),
+        "mrr": _mean(res(r).get("rr", math.nan) for r in scored),
     }
-    if system == "qa":
+    held = [r for r in scored if r["held_out"]]
+    out["held_out_n"] = len(held)
+    out["held_out_acc@1"] = _mean(res(r)["correct"] for r in held)
+    if system.startswith("qa"):
         # the sentence qa ranks first even when it declines: its ranking, apart from its abstention
         top1 = [res(r)["would_be_correct"] for r in scored]
         out["top1"] = math.nan if None in top1 else _mean(top1)
+        held_top1 = [res(r)["would_be_correct"] for r in held]
+        out["held_out_top1"] = math.nan if None in held_top1 else _mean(held_top1)
         out["em"] = _mean(res(r)["em"] for r in scored)
         out["f1"] = _mean(res(r)["f1"] for r in scored)
         high = [r for r in scored if res(r)["found"] and res(r)["confidence"] >= CONF_HIGH]
@@ -156,6 +193,7 @@ def summarize(records: list[dict], system: str) -> dict:
         out["unanswerable@conf>=0.8"] = len(high_un)
     else:
         out["top1"] = out["acc@1"]
+        out["held_out_top1"] = out["held_out_acc@1"]
         out["em"] = out["f1"] = None
     warm = [res(r)["latency_ms"] for r in records[1:]]
     out["p50_ms"] = percentile(warm, 50)
@@ -186,32 +224,31 @@ def run_set(evalset: EvalSet, args: argparse.Namespace) -> dict:
          f"{time.perf_counter() - tick:.1f} s")
 
     questions = evalset.questions[: args.limit] if args.limit else evalset.questions
-    records = []
-    bot = qa.open_index(index_dir)
-    try:
-        for i, q in enumerate(questions):
-            rec = {"set": evalset.name, "qid": q.qid, "question": q.question, "kind": q.kind,
-                   "answerable": q.answerable, "gold_answers": q.answers, "gold_docs": q.docs}
-            tick = time.perf_counter()
-            answer = bot.ask(q.question)
-            ms = (time.perf_counter() - tick) * 1000
-            rec["qa"] = _qa_record(evalset, q, answer, ms, _scored_sentences(bot, q.question) if args.features else None)
-            tick = time.perf_counter()
-            hit = baselines.bm25(q.question)
-            rec["bm25"] = _baseline_record(evalset, q, hit, (time.perf_counter() - tick) * 1000)
-            tick = time.perf_counter()
-            hit = baselines.dense(q.question)
-            rec["dense"] = _baseline_record(evalset, q, hit, (time.perf_counter() - tick) * 1000)
-            records.append(rec)
-            if (i + 1) % 50 == 0:
-                _log(f"[{evalset.name}] asked {i + 1}/{len(questions)}")
-    finally:
-        bot.close()
+    records = [{"set": evalset.name, "qid": q.qid, "question": q.question, "kind": q.kind,
+                "answerable": q.answerable, "gold_answers": q.answers, "gold_docs": q.docs,
+                "held_out": _held_out(evalset, q, args.data)} for q in questions]
+    for rec, q in zip(records, questions):
+        tick = time.perf_counter()
+        hits = baselines.bm25_ranked(q.question, MRR_DEPTH)
+        rec["bm25"] = _baseline_record(evalset, q, hits, (time.perf_counter() - tick) * 1000)
+        tick = time.perf_counter()
+        hits = baselines.dense_ranked(q.question, MRR_DEPTH)
+        rec["dense"] = _baseline_record(evalset, q, hits, (time.perf_counter() - tick) * 1000)
+    for system in args.systems:
+        with qa.open_index(index_dir, weights=VARIANTS[system]) as bot:
+            for i, (rec, q) in enumerate(zip(records, questions)):
+                tick = time.perf_counter()
+                answer = bot.ask(q.question)
+                ms = (time.perf_counter() - tick) * 1000
+                scored = _scored_sentences(bot, q.question) if args.features else None
+                rec[system] = _qa_record(evalset, q, answer, ms, scored)
+                if (i + 1) % 100 == 0:
+                    _log(f"[{evalset.name}] {system} asked {i + 1}/{len(questions)}")
 
     with open(out_dir / "predictions.jsonl", "w", encoding="utf-8") as fh:
         for rec in records:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    systems = {name: summarize(records, name) for name in SYSTEMS}
+    systems = {name: summarize(records, name) for name in (*args.systems, *BASELINES)}
     return {
         "size": {"articles": report.articles, "sentences": report.sentences, "passages": report.passages,
                  "questions": len(records), **evalset.notes},
@@ -247,22 +284,27 @@ def _fmt(value, pct: bool = True) -> str:
 
 def print_table(results: dict) -> None:
     """One row per set and system: the headline figures."""
-    head = (f"{'set':11s} {'system':6s} {'n':>4s} {'scored':>6s} {'acc@1':>6s} {'cite':>6s} {'EM':>6s} "
-            f"{'F1':>6s} {'top1':>6s} {'abst-un':>7s} {'f-abst':>6s} {'acc@c>=.8 (n)':>14s} {'p50ms':>6s} {'p95ms':>6s}")
+    head = (f"{'set':11s} {'system':9s} {'n':>4s} {'scored':>6s} {'acc@1':>6s} {'cite':>6s} {'EM':>6s} "
+            f"{'F1':>6s} {'top1':>6s} {'MRR':>5s} {'held acc/top1 (n)':>18s} {'abst-un':>7s} {'f-abst':>6s} "
+            f"{'acc@c>=.8 (n)':>14s} {'p50ms':>6s} {'p95ms':>6s}")
     print(head)
     print("-" * len(head))
     for name, res in results.items():
-        for system in SYSTEMS:
-            m = res["systems"][system]
-            conf = "-" if system != "qa" else f"{_fmt(m['acc@conf>=0.8'])} ({m['n@conf>=0.8']})"
-            print(f"{name:11s} {system:6s} {m['n']:4d} {m['scored']:6d} {_fmt(m['acc@1']):>6s} "
+        for system, m in res["systems"].items():
+            conf = "-" if not system.startswith("qa") else f"{_fmt(m['acc@conf>=0.8'])} ({m['n@conf>=0.8']})"
+            held = f"{_fmt(m['held_out_acc@1'])}/{_fmt(m['held_out_top1'])} ({m['held_out_n']})"
+            print(f"{name:11s} {system:9s} {m['n']:4d} {m['scored']:6d} {_fmt(m['acc@1']):>6s} "
                   f"{_fmt(m['citation']):>6s} {_fmt(m['em']):>6s} {_fmt(m['f1']):>6s} {_fmt(m['top1']):>6s} "
+                  f"{_mrr(m['mrr']):>5s} {held:>18s} "
                   f"{_fmt(m['abstain_unanswerable']):>7s} {_fmt(m['false_abstain']):>6s} {conf:>14s} "
                   f"{m['p50_ms']:6.1f} {m['p95_ms']:6.1f}")
     print("(percentages; acc@1 = quoted sentence holds a gold answer, over questions with a gold answer, a "
           "decline counting as wrong; cite = cited article is a gold one; EM/F1 = SQuAD, short answer vs gold; "
-          "top1 = acc@1 of qa's best sentence had it never declined; abst-un = declined among unanswerable; "
-          "f-abst = declined among answerable; latency of one ask, warm, first call excluded)")
+          "top1 = acc@1 of the best sentence had it never declined; MRR = mean reciprocal rank of the first right "
+          "sentence in the top 10; held = acc@1/top1 on the questions whose articles "
+          "(or RealTimeQA week) the reader never trained on; abst-un = declined among unanswerable; "
+          "f-abst = declined among answerable; qa-ranker / qa-reader = the answerer fitted without the reader / "
+          "with the reader's scores alone; latency of one ask, warm, first call excluded)")
     print()
     for name, res in results.items():
         qa_acc = res["systems"]["qa"]["acc@1"]
@@ -278,6 +320,10 @@ def print_table(results: dict) -> None:
             print(f"{'':11s} quail: {_fmt(m['abstain_unanswerable'])}% Unanswerable declined (target >= 80), "
                   f"{_fmt(1 - m['false_abstain'])}% Factual answered (target >= 70), "
                   f"acc@1 {_fmt(m['acc@1'])}% on the {m['scored']} verbatim-answer Factual questions")
+
+
+def _mrr(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.3f}"
 
 
 def _nan_low(v: float) -> float:
@@ -310,7 +356,7 @@ def calibration(results: dict) -> dict:
 
 def _command(args: argparse.Namespace) -> str:
     parts = [".venv/bin/python", "bench/evaluate.py", "--data", str(args.data), "--sets", ",".join(args.sets),
-             "--squad-n", str(args.squad_n)]
+             "--systems", ",".join(args.systems), "--squad-n", str(args.squad_n)]
     if args.limit:
         parts += ["--limit", str(args.limit)]
     if args.rebuild:
@@ -343,11 +389,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--squad-n", type=int, default=300, help="SQuAD questions sampled (seeded); 0 = all")
     parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions of each set")
     parser.add_argument("--rebuild", action="store_true", help="rebuild each index from scratch")
+    parser.add_argument("--systems", default=",".join(VARIANTS),
+                        help="qa variants to run: qa (the shipped weights), qa-ranker, qa-reader (the ablation, "
+                             "from bench/fit_answerer.py)")
     parser.add_argument("--json", type=Path, help="write every figure as JSON to this file")
     parser.add_argument("--no-features", dest="features", action="store_false",
                         help="skip replaying qa's sentence scorer for the feature dump in predictions.jsonl")
     args = parser.parse_args(argv)
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    missing = [s for s in args.systems if s not in VARIANTS or (VARIANTS[s] and not VARIANTS[s].is_file())]
+    if missing:
+        parser.error(f"no weights for {missing}: choose from {list(VARIANTS)}; qa-ranker and qa-reader are "
+                     "written by bench/fit_answerer.py")
     unknown = [s for s in args.sets if s not in LOADERS]
     if unknown:
         parser.error(f"unknown set(s) {unknown}; choose from {list(LOADERS)}")

@@ -1,11 +1,20 @@
-"""Fit the answerer's logistic weights (qa/answer.py WEIGHTS) on the development sets, and check them.
+"""Fit the answerer (ranker, combiner with the reader, calibration, threshold) and write its weights file.
 
-For every question of the chosen sets, qa's own retrieval and sentence features are computed on the set's
-index (built by bench/evaluate.py under bench/out/<set>/index); a sentence is labelled 1 when it holds a
-gold answer and comes from a gold article, 0 otherwise (all 0 for unanswerable questions). A plain L2
-logistic regression is fitted with Newton steps on two halves of the questions (by question id), each
-half scored on the other, so the printed figures are out-of-sample; then on all of them, and those
-weights are printed in the form qa/answer.py takes.
+For every question of the chosen sets, qa's own retrieval, features and reader run on the set's index
+(built by bench/evaluate.py under bench/out/<set>/index), through the path `QA.ask` takes. A sentence is
+labelled 1 when it holds a gold answer and comes from a gold article (all 0 for unanswerable questions).
+
+1. the ranker: an L2 logistic regression over `qa.features.FEATURES` (every question weighs the same);
+2. with that ranker, the reader reads the windows around its best sentences (`--windows`), and the
+   combiner, a logistic regression over the ranker's score and the reader's features, is fitted;
+3. the calibration: a logistic regression of "the best sentence is right" on its evidence;
+4. the threshold: the best answer-triggering F1 on the pooled sets (answer exactly the questions whose
+   best sentence is right) among those that decline at least 80% of QuAIL's unanswerable questions.
+
+Every step is also fitted on one half of the questions and scored on the other (two-fold, by question),
+and that out-of-sample table is printed. Three variants are written: both (the shipped
+`qa/weights/answerer.json`), the ranker alone and the reader alone (`bench/out/weights/`, for the
+ablation in bench/evaluate.py --variants).
 
     .venv/bin/python bench/fit_answerer.py --sets seed,realtimeqa,squad,quail
 """
@@ -13,41 +22,30 @@ weights are printed in the form qa/answer.py takes.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import subprocess
 import sys
+import tempfile
+import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import qa  # noqa: E402
 from evalsets import DEFAULT_DATA, load_set  # noqa: E402
-from qa.answer import CALIBRATION_FEATURES, FEATURES  # noqa: E402
+from qa.answer import CALIBRATION_FEATURES, COMBINER_FEATURES, READER_FEATURES, WEIGHTS_FILE, Weights  # noqa: E402
+from qa.features import FEATURES  # noqa: E402
+from qa.ranker import LinearModel  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "out"
-
-
-def collect(set_name: str, data: Path, squad_n: int) -> list[dict]:
-    """One row per question: the features of its candidate sentences and their labels."""
-    evalset = load_set(set_name, data, squad_n=squad_n)
-    bot = qa.open_index(OUT / set_name / "index")
-    rows = []
-    for q in evalset.questions:
-        if q.answerable and not q.answers:
-            continue  # counts for the answered rate only: no gold to label sentences with
-        _passages, scored = bot._candidates(q.question)  # the very path QA.ask takes
-        if not scored:
-            continue
-        x = np.array([[s.features[f] for f in FEATURES] for s in scored])
-        y = np.array([
-            float(q.answerable and evalset.is_right(q, s.sentence.text, s.sentence.doc_id))
-            for s in scored
-        ])
-        rows.append({"set": set_name, "qid": q.qid, "answerable": q.answerable, "x": x, "y": y, "weight": 1.0})
-    bot.close()
-    return rows
+OUT = ROOT / "bench" / "out"
+VARIANTS = {"both": COMBINER_FEATURES, "ranker": ("rank_score",), "reader": READER_FEATURES}
+QUAIL_DECLINED = 0.8
 
 
 def logistic(x: np.ndarray, y: np.ndarray, w_row: np.ndarray, l2: float, steps: int = 30) -> np.ndarray:
@@ -57,117 +55,225 @@ def logistic(x: np.ndarray, y: np.ndarray, w_row: np.ndarray, l2: float, steps: 
     reg = l2 * np.eye(xb.shape[1])
     reg[0, 0] = 0.0
     for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-(xb @ theta)))
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ theta, -40, 40)))
         grad = xb.T @ (w_row * (p - y)) + reg @ theta
         hess = (xb * (w_row * p * (1 - p))[:, None]).T @ xb + reg
         theta -= np.linalg.solve(hess, grad)
     return theta
 
 
-def fit(rows: list[dict], l2: float) -> tuple[np.ndarray, np.ndarray]:
-    """Stage 1 ranks a question's sentences; stage 2 says how likely the best one is right."""
-    x = np.vstack([r["x"] for r in rows])
+def collect(set_name: str, data: Path, squad_n: int, weights: Path) -> list[dict]:
+    """One row per question: every candidate's features (ranker's and reader's) and its label."""
+    evalset = load_set(set_name, data, squad_n=squad_n)
+    rows = []
+    with qa.open_index(OUT / set_name / "index", weights=weights) as bot:
+        for q in evalset.questions:
+            if q.answerable and not q.answers:
+                continue  # counts for the answered rate only: no gold to label sentences with
+            _passages, ranked = bot._candidates(q.question)  # the very path QA.ask takes
+            if not ranked:
+                continue
+            feats = [{**c.features, "rank_score": c.rank_score} for c in ranked]
+            y = np.array([float(q.answerable and evalset.is_right(q, c.sentence.text, c.sentence.doc_id))
+                          for c in ranked])
+            rows.append({"set": set_name, "qid": q.qid, "answerable": q.answerable, "feats": feats, "y": y})
+    return rows
+
+
+def _matrix(row: dict, names) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return np.array([[f[n] for n in names] for f in row["feats"]])
+
+
+def fit_linear(rows: list[dict], names, l2: float) -> LinearModel:  # type: ignore[no-untyped-def]
+    """A logistic model over the named candidate features; each question weighs the same."""
+    x = np.vstack([_matrix(r, names) for r in rows])
     y = np.concatenate([r["y"] for r in rows])
-    # each question weighs the same, however many candidates it has
-    w_row = np.concatenate([np.full(len(r["y"]), r["weight"] / len(r["y"])) for r in rows])
-    rank = logistic(x, y, w_row, l2)
-    top = np.array([_calibration_features(r, rank) for r in rows])
-    right = np.array([float(_top(r, rank)[0]) for r in rows])
-    calibration = logistic(top, right, np.array([r["weight"] for r in rows]), l2)
-    return rank, calibration
+    w = np.concatenate([np.full(len(r["y"]), 1.0 / len(r["y"])) for r in rows])
+    theta = logistic(x, y, w, l2)
+    return LinearModel(float(theta[0]), dict(zip(names, map(float, theta[1:]))))
 
 
-def _calibration_features(row: dict, rank: np.ndarray) -> list[float]:
-    _right, score, margin = _top(row, rank)
-    best = int(np.argmax(rank[0] + row["x"] @ rank[1:]))
-    return [score, margin] + [row["x"][best][FEATURES.index(f)] for f in CALIBRATION_FEATURES[2:]]
+def best_of(row: dict, model: LinearModel) -> tuple[int, list[float]]:
+    """The index of the best candidate under `model`, and all candidates' scores."""
+    scores = [model(f) for f in row["feats"]]
+    return int(np.argmax(scores)), scores
 
 
-def _top(row: dict, rank: np.ndarray) -> tuple[bool, float, float]:
-    """(is the best sentence right, its score, its lead over the next, capped at 3)."""
-    z = rank[0] + row["x"] @ rank[1:]
-    order = np.argsort(-z)
-    margin = z[order[0]] - z[order[1]] if len(z) > 1 else 1.0
-    right = bool(row["answerable"] and row["y"][order[0]] == 1)
-    return right, float(z[order[0]]), float(min(margin, 3.0))
+def _top_values(row: dict, model: LinearModel) -> dict:
+    best, scores = best_of(row, model)
+    ordered = sorted(scores, reverse=True)
+    margin = ordered[0] - ordered[1] if len(ordered) > 1 else 1.0
+    return {**row["feats"][best], "score": scores[best], "margin": min(margin, 3.0)}, bool(row["y"][best] == 1)
 
 
-def evaluate(rows: list[dict], theta: tuple[np.ndarray, np.ndarray], threshold: float) -> dict:
-    """Top-1 accuracy, answered rate and decline rate for the given weights and threshold."""
-    rank, calibration = theta
-    per_set: dict[str, dict] = {}
+def fit_calibration(rows: list[dict], model: LinearModel, l2: float) -> LinearModel:
+    values, right = zip(*(_top_values(r, model) for r in rows))
+    x = np.array([[v[n] for n in CALIBRATION_FEATURES] for v in values])
+    theta = logistic(x, np.array(right, dtype=float), np.ones(len(rows)), l2)
+    return LinearModel(float(theta[0]), dict(zip(CALIBRATION_FEATURES, map(float, theta[1:]))))
+
+
+def outcomes(rows: list[dict], model: LinearModel, calibration: LinearModel) -> list[tuple[str, str, float, bool]]:
+    """(set, answerable?, confidence, best is right) per question."""
+    out = []
     for r in rows:
-        right, _score, _margin = _top(r, rank)
-        conf = 1.0 / (1.0 + math.exp(-(calibration[0] + calibration[1:] @ np.array(_calibration_features(r, rank)))))
-        s = per_set.setdefault(r["set"], {"n": 0, "right": 0, "answered": 0, "unans": 0, "declined": 0,
-                                          "oracle": 0, "conf": []})
-        found = conf >= threshold
-        if r["answerable"]:
-            s["n"] += 1
-            s["right"] += int(right)
-            s["oracle"] += int(r["y"].max() == 1)
-            s["answered"] += int(found)
-            s["conf"].append((conf, right))
+        values, right = _top_values(r, model)
+        conf = 1.0 / (1.0 + math.exp(-max(min(calibration(values), 40), -40)))
+        out.append((r["set"], "answerable" if r["answerable"] else "unanswerable", conf, right))
+    return out
+
+
+def choose_threshold(results: list[tuple[str, str, float, bool]]) -> tuple[float, dict]:
+    """The threshold with the best pooled answer-triggering F1 that declines >= 80% of QuAIL unanswerable."""
+    best = (0.5, {"f1": -1.0})
+    quail_unans = [c for s, kind, c, _ in results if s == "quail" and kind == "unanswerable"]
+    answerable = [(c, ok) for _, kind, c, ok in results if kind == "answerable"]
+    unanswerable = [c for _, kind, c, _ in results if kind == "unanswerable"]
+    for t in np.arange(0.05, 0.96, 0.01):
+        if quail_unans and sum(c < t for c in quail_unans) / len(quail_unans) < QUAIL_DECLINED:
+            continue
+        right = sum(c >= t and ok for c, ok in answerable)
+        answered = sum(c >= t for c, _ in answerable) + sum(c >= t for c in unanswerable)
+        precision = right / answered if answered else 0.0
+        recall = right / len(answerable) if answerable else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        if f1 > best[1]["f1"]:
+            best = (float(t), {"f1": round(f1, 4), "precision": round(precision, 4), "recall": round(recall, 4)})
+    return best
+
+
+def table(results: list[tuple[str, str, float, bool]], threshold: float) -> dict:
+    """Per set: top-1 if never declining, acc@1 with declines, declined shares, precision at >= 0.8."""
+    out: dict[str, dict] = {}
+    for s, kind, conf, right in results:
+        t = out.setdefault(s, {"n": 0, "top1": 0, "acc": 0, "declined_answerable": 0, "unanswerable": 0,
+                               "declined_unanswerable": 0, "high": 0, "high_right": 0})
+        if kind == "answerable":
+            t["n"] += 1
+            t["top1"] += right
+            t["acc"] += right and conf >= threshold
+            t["declined_answerable"] += conf < threshold
         else:
-            s["unans"] += 1
-            s["declined"] += int(not found)
-            s["conf"].append((conf, False))
-    return per_set
+            t["unanswerable"] += 1
+            t["declined_unanswerable"] += conf < threshold
+        if conf >= 0.8 and conf >= threshold:
+            t["high"] += 1
+            t["high_right"] += kind == "answerable" and right
+    return {s: {"n": t["n"], "top1": _pct(t["top1"], t["n"]), "acc@1": _pct(t["acc"], t["n"]),
+                "declined_answerable": _pct(t["declined_answerable"], t["n"]),
+                "declined_unanswerable": _pct(t["declined_unanswerable"], t["unanswerable"]),
+                "right_at_0.8": _pct(t["high_right"], t["high"]), "n_at_0.8": t["high"]} for s, t in out.items()}
 
 
-def report(per_set: dict, label: str) -> None:
+def _pct(a: float, b: float) -> float | None:
+    return round(100 * a / b, 1) if b else None
+
+
+def print_table(label: str, figures: dict) -> None:
     print(f"\n{label}")
-    print(f"{'set':<12}{'n':>5}{'oracle':>8}{'acc@1':>8}{'answered':>10}{'unans':>7}{'declined':>10}"
-          f"{'prec@conf>=.8':>15}")
-    for name, s in per_set.items():
-        high = [ok for c, ok in s["conf"] if c >= 0.8]
-        acc = s["right"] / s["n"] if s["n"] else float("nan")
-        oracle = s["oracle"] / s["n"] if s["n"] else float("nan")
-        ans = s["answered"] / s["n"] if s["n"] else float("nan")
-        dec = s["declined"] / s["unans"] if s["unans"] else float("nan")
-        prec = f"{sum(high) / len(high):.2f} ({len(high)})" if high else "-"
-        print(f"{name:<12}{s['n']:>5}{oracle:>8.3f}{acc:>8.3f}{ans:>10.3f}{s['unans']:>7}{dec:>10.3f}{prec:>15}")
+    print(f"{'set':<12}{'n':>5}{'top1':>7}{'acc@1':>7}{'decl-ans':>9}{'decl-unans':>11}{'right@.8 (n)':>14}")
+    for s, t in figures.items():
+        print(f"{s:<12}{t['n']:>5}{_f(t['top1']):>7}{_f(t['acc@1']):>7}{_f(t['declined_answerable']):>9}"
+              f"{_f(t['declined_unanswerable']):>11}{_f(t['right_at_0.8']):>8} ({t['n_at_0.8']})")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def _f(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def _git_head() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _weights(ranker: LinearModel, combiner: LinearModel, calibration: LinearModel, threshold: float, windows: int,
+             short_answer: str, provenance: dict) -> Weights:
+    full = {n: combiner.weights.get(n, 0.0) for n in COMBINER_FEATURES}
+    return Weights(ranker, LinearModel(combiner.bias, full), calibration, threshold, windows, short_answer, provenance)
+
+
+def _write(weights: Weights, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(weights.to_json(), indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog="Prints two-fold and in-sample "
+                                     "tables per variant; writes qa/weights/answerer.json and bench/out/weights/.")
     parser.add_argument("--sets", default="seed,realtimeqa,squad,quail")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--squad-n", type=int, default=300)
-    parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--l2", type=float, default=0.1)
-    parser.add_argument("--seed-weight", type=float, default=1.0,
-                        help="weight of a seed question against one of the other sets (the seed is the product's own corpus)")
-    args = parser.parse_args()
+    parser.add_argument("--windows", type=int, default=4, help="windows the reader reads per question")
+    parser.add_argument("--short-answer", choices=("typed", "reader", "reader-first"), default="reader")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_FILE, help="where the shipped weights go")
+    args = parser.parse_args(argv)
+    started = time.time()
+    sets = args.sets.split(",")
+    identity = LinearModel(0.0, {"rank_score": 1.0})
+    shipped = Weights.load()
+    tmp = Path(tempfile.mkdtemp(prefix="fit-answerer-"))
 
-    rows = []
-    for name in args.sets.split(","):
-        rows += collect(name, args.data, args.squad_n)
-    for r in rows:
-        if r["set"] == "seed":
-            r["weight"] = args.seed_weight
+    # 1. the ranker, without the reader
+    plain = tmp / "plain.json"
+    _write(_weights(shipped.ranker, identity, shipped.calibration, 0.5, 0, args.short_answer, {}), plain)
+    rows = [r for name in sets for r in collect(name, args.data, args.squad_n, plain)]
+    ranker = fit_linear(rows, FEATURES, args.l2)
     halves = [[r for r in rows if zlib.crc32(f"{r['set']}{r['qid']}".encode()) % 2 == h] for h in (0, 1)]
-    combined: dict[str, dict] = {}
-    for h in (0, 1):
-        theta = fit(halves[1 - h], args.l2)
-        for name, s in evaluate(halves[h], theta, args.threshold).items():
-            c = combined.setdefault(name, {k: (0 if k != "conf" else []) for k in s})
-            for k, v in s.items():
-                c[k] = c[k] + v
-    report(combined, f"two-fold, out of sample (threshold {args.threshold})")
+    rankers = [fit_linear(halves[1 - h], FEATURES, args.l2) for h in (0, 1)]
 
-    theta = fit(rows, args.l2)
-    report(evaluate(rows, theta, args.threshold), "fitted on all (in sample)")
-    for t in (0.3, 0.4, 0.5, 0.6):
-        report(evaluate(rows, theta, t), f"fitted on all, threshold {t}")
-    rank, calibration = theta
-    print("\nWEIGHTS = {")
-    print("    " + ", ".join(f'"{n}": {w:.3f}' for n, w in zip(("bias", *FEATURES), rank)))
-    print("}")
-    print("CALIBRATION = {" + ", ".join(f'"{n}": {w:.3f}' for n, w in zip(("bias", *CALIBRATION_FEATURES), calibration)) + "}")
-    if not math.isfinite(float(rank.sum() + calibration.sum())):
-        raise SystemExit("the fit diverged")
+    # 2. with the new ranker, the reader's features for every question
+    read = tmp / "read.json"
+    _write(_weights(ranker, identity, shipped.calibration, 0.5, args.windows, args.short_answer, {}), read)
+    rows = [r for name in sets for r in collect(name, args.data, args.squad_n, read)]
+    halves = [[r for r in rows if zlib.crc32(f"{r['set']}{r['qid']}".encode()) % 2 == h] for h in (0, 1)]
+
+    figures: dict[str, dict] = {}
+    for variant, names in VARIANTS.items():
+        # two-fold: every fitted step on one half, scored on the other
+        held: list = []
+        for h in (0, 1):
+            train = halves[1 - h]
+            combiner = fit_linear(train, names, args.l2)
+            calibration = fit_calibration(train, combiner, args.l2)
+            held += outcomes(halves[h], combiner, calibration)
+        threshold, _ = choose_threshold(held)
+        figures[f"{variant}, two-fold"] = table(held, threshold)
+        print_table(f"{variant}: two-fold, out of sample (threshold {threshold:.2f}, chosen out of sample too)",
+                    figures[f"{variant}, two-fold"])
+        combiner = fit_linear(rows, names, args.l2)
+        calibration = fit_calibration(rows, combiner, args.l2)
+        results = outcomes(rows, combiner, calibration)
+        threshold, trigger = choose_threshold(results)
+        figures[f"{variant}, in sample"] = table(results, threshold)
+        print_table(f"{variant}: fitted on all (threshold {threshold:.2f}: answer-triggering {trigger})",
+                    figures[f"{variant}, in sample"])
+        provenance = {
+            "command": "python bench/fit_answerer.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "sets": sets, "squad_n": args.squad_n, "commit": _git_head(), "fitted": time.strftime("%Y-%m-%d"),
+            "variant": variant, "reader": (shipped_reader_card() if variant != "ranker" else None),
+            "threshold_rule": "best pooled answer-triggering F1 with >= 80% of QuAIL unanswerable declined",
+            "answer_triggering": trigger,
+            "figures_two_fold": figures[f"{variant}, two-fold"],
+        }
+        windows = 0 if variant == "ranker" else args.windows
+        weights = _weights(ranker, combiner, calibration, threshold, windows, args.short_answer, provenance)
+        _write(weights, args.out if variant == "both" else OUT / "weights" / f"{variant}.json")
+    print(f"\nwrote {args.out} and {OUT / 'weights'}/ranker.json, reader.json in {time.time() - started:.0f} s")
+    return 0
+
+
+def shipped_reader_card() -> dict:
+    from qa.reader import CONFIG_FILE, WEIGHTS_DIR
+
+    config = json.loads((WEIGHTS_DIR / CONFIG_FILE).read_text(encoding="utf-8"))
+    return {"sha256": config.get("sha256"), "commit": config.get("commit"), "steps": config.get("steps")}
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

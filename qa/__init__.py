@@ -1,14 +1,18 @@
 """qa: ask questions of a local archive of news articles; every answer is a quoted, cited sentence."""
 
+__version__ = "0.2.0"
+
 from qa.api import QA, build_index, open_index, verify_index
 from qa.indexer import BUILD_STAGES
 from qa.errors import (
+    ArticleNotFoundError,
     CorpusError,
     CorruptIndexError,
     DocumentError,
     EmptyDocumentError,
     EmptyQuestionError,
     EncodingError,
+    IndexClosedError,
     IndexLockedError,
     IndexNotFoundError,
     IndexStoreError,
@@ -22,8 +26,10 @@ from qa.errors import (
 from qa.models import (
     Answer,
     Article,
+    ArticleInfo,
     Candidate,
     Citation,
+    CorpusChanges,
     IndexCheck,
     IndexReport,
     Passage,
@@ -34,9 +40,9 @@ from qa.models import (
 
 __all__ = [
     "QA", "build_index", "open_index", "verify_index", "BUILD_STAGES",
-    "Answer", "Article", "Candidate", "Citation", "IndexCheck", "IndexReport", "Passage", "Sentence", "ShortAnswer",
+    "Answer", "Article", "ArticleInfo", "Candidate", "Citation", "CorpusChanges", "IndexCheck", "IndexReport", "Passage", "Sentence", "ShortAnswer",
     "SkippedFile",
     "QAError", "CorpusError", "DocumentError", "UnsupportedFormatError", "EncodingError", "MalformedRecordError",
     "EmptyDocumentError", "IndexStoreError", "IndexNotFoundError", "CorruptIndexError", "IndexVersionError",
-    "IndexLockedError", "QuestionError", "EmptyQuestionError", "ModelUnavailableError",
+    "IndexLockedError", "IndexClosedError", "ArticleNotFoundError", "QuestionError", "EmptyQuestionError", "ModelUnavailableError",
 ]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from qa.errors import CorruptIndexError
-from qa.models import Article, Passage, Sentence
+from qa.models import Article, ArticleInfo, Passage, Sentence
 
 T = TypeVar("T")
 
@@ -194,6 +194,22 @@ class Catalog:
             doc_id=row[0], title=row[1], text=row[2], source=row[3], date=row[4], url=row[5],
             authors=json.loads(row[6]), path=row[7],
         )
+
+    @_guarded
+    def article_list(self) -> list[ArticleInfo]:
+        """Every article without its text, by date then id (undated last)."""
+        rows = self._db.execute(
+            "SELECT doc_id, title, source, date, url, authors, path, length(text) FROM articles "
+            "ORDER BY date IS NULL, date, doc_id"
+        )
+        return [ArticleInfo(doc_id=r[0], title=r[1], source=r[2], date=r[3], url=r[4], authors=json.loads(r[5]),
+                            path=r[6], chars=r[7]) for r in rows]
+
+    @_guarded
+    def sentences(self, doc_id: str) -> list[Sentence]:
+        """The sentences of one article, in order."""
+        rows = self._db.execute("SELECT idx, start, end, text FROM sentences WHERE doc_id=? ORDER BY idx", (doc_id,))
+        return [Sentence(doc_id=doc_id, index=r[0], start=r[1], end=r[2], text=r[3]) for r in rows]
 
     @_guarded
     def article_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, str | None]]:

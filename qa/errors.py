@@ -11,7 +11,9 @@
     │   ├── IndexNotFoundError      no index in the folder: build one with `qa index`
     │   ├── CorruptIndexError       an index file is missing, truncated or unreadable
     │   ├── IndexVersionError       written by another schema version or embedding model
-    │   └── IndexLockedError        another build holds the index
+    │   ├── IndexLockedError        another build holds the index
+    │   └── IndexClosedError        the QA was closed: open the index again
+    ├── ArticleNotFoundError        no article with this id (also a KeyError)
     ├── QuestionError
     │   └── EmptyQuestionError      an empty or whitespace-only question
     └── ModelUnavailableError       the embedding model cannot be found or loaded offline
@@ -68,6 +70,17 @@ class IndexVersionError(IndexStoreError):
 
 class IndexLockedError(IndexStoreError):
     """Another build is writing the index."""
+
+
+class IndexClosedError(IndexStoreError):
+    """The QA was closed; open the index again with `qa.open_index`."""
+
+
+class ArticleNotFoundError(QAError, KeyError):
+    """No article of the index has this id; a KeyError too, as a mapping lookup would raise."""
+
+    def __str__(self) -> str:  # KeyError's str() would print the message in quotes
+        return str(self.args[0]) if self.args else ""
 
 
 class QuestionError(QAError):

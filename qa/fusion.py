@@ -16,7 +16,7 @@ from qa.catalog import Catalog
 from qa.dense import DenseIndex
 from qa.lexical import LexicalIndex
 from qa.models import Passage
-from qa.spans import without_wh_phrase
+from qa.question import without_wh_phrase
 
 RRF_K = 60
 LEXICAL_DEPTH = 50

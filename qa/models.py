@@ -13,6 +13,12 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+def _short(text: str | None, width: int = 60) -> str | None:
+    if text is None or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
+
+
 class Article(_Frozen):
     """One news article, with boilerplate removed from its text."""
 
@@ -24,6 +30,24 @@ class Article(_Frozen):
     url: str | None = None
     authors: list[str] = Field(default_factory=list)
     path: str = Field(description="file the article was read from, relative to the corpus folder")
+
+    def __repr__(self) -> str:
+        return f"Article(doc_id={self.doc_id!r}, title={_short(self.title)!r}, chars={len(self.text)})"
+
+    __str__ = __repr__
+
+
+class ArticleInfo(_Frozen):
+    """What `QA.articles` lists about an article: everything but its text."""
+
+    doc_id: str
+    title: str
+    source: str | None = None
+    date: str | None = None
+    url: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    path: str = Field(description="file the article was read from, relative to the corpus folder")
+    chars: int = Field(description="length of the article's cleaned text, in characters")
 
 
 class Sentence(_Frozen):
@@ -50,6 +74,11 @@ class Passage(_Frozen):
     score: float | None = Field(default=None, description="fused retrieval score, when returned by search")
     lexical_rank: int | None = Field(default=None, description="rank in the BM25 list (1 = best), if ranked")
     dense_rank: int | None = Field(default=None, description="rank in the embedding list (1 = best), if ranked")
+
+    def __repr__(self) -> str:
+        return f"Passage(passage_id={self.passage_id!r}, text={_short(self.text)!r}, score={self.score})"
+
+    __str__ = __repr__
 
 
 class Citation(_Frozen):
@@ -96,6 +125,30 @@ class Answer(_Frozen):
     )
     candidates: list[Candidate] = Field(default_factory=list, description="other sentences considered")
     related: list[Passage] = Field(default_factory=list, description="the closest passages retrieved")
+
+    def __repr__(self) -> str:
+        # the full model is model_dump(); a repr is for a REPL or a log line
+        where = f"{self.citation.doc_id}:{self.citation.start}-{self.citation.end}" if self.citation else None
+        short = self.short_answer.text if self.short_answer else None
+        return (f"Answer(found={self.found}, confidence={self.confidence:.2f}, short_answer={short!r}, "
+                f"sentence={_short(self.sentence)!r}, citation={where!r}, corroborating={len(self.corroborating)})")
+
+    __str__ = __repr__
+
+
+class CorpusChanges(_Frozen):
+    """What `QA.corpus_changes` found: articles of the corpus folder the open index does not reflect."""
+
+    added: list[str] = Field(default_factory=list, description="doc ids of articles the index does not hold")
+    changed: list[str] = Field(default_factory=list, description="doc ids whose file changed since the build")
+    removed: list[str] = Field(default_factory=list, description="doc ids in the index whose file is gone")
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def summary(self) -> str:
+        """"2 new, 1 changed, 0 removed articles"."""
+        return f"{len(self.added)} new, {len(self.changed)} changed, {len(self.removed)} removed"
 
 
 class SkippedFile(_Frozen):

@@ -1,6 +1,6 @@
-"""What a question asks for, and where that is inside a sentence.
+"""Where the answer of the type a question asks for is inside a sentence.
 
-`expected_type` reads the question's wh-phrase ("how many" wants a count, "who" a name, "when" a date);
+`qa.question.expected_type` reads the question's wh-phrase ("how many" wants a count, "who" a name);
 `find_spans` lists the spans of a sentence that have that type and are not words of the question itself;
 `best_span` picks the one closest to the question's words, which becomes the short answer.
 """
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-COUNT, NAME, DATE, PLACE, DURATION, QUOTE, OTHER = "count", "name", "date", "place", "duration", "quote", "other"
+from qa.question import COUNT, DATE, DURATION, NAME, OTHER, PLACE, QUOTE, expected_type
 
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -68,22 +68,6 @@ _NOT_NAMES = set(
 _AGE_OR_NUMBER = re.compile(rf"^(?:\w+-year-old|(?:{_NUMBER_WORDS})(?:-\w+)*)$", re.IGNORECASE)
 _PLACE_PREPOSITIONS = {"in", "at", "near", "from", "to", "into", "across", "outside", "inside"}
 
-_TYPE_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|proportion|share|amount)\b|\bhow old\b", re.I), COUNT),
-    (re.compile(r"\bhow long\b|\bfor how long\b", re.I), DURATION),
-    (re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|time|decade|century)\b", re.I), DATE),
-    (re.compile(r"\bwhere\b|\b(what|which|in which) (country|countries|city|cities|region|place|state|province|"
-                r"town|village|capital|continent|nation|area)\b", re.I), PLACE),
-    (re.compile(r"\bwho(m|se)?\b|\b(what|which)(\s+[\w-]+){0,3}?\s+(person|people|man|woman|company|organi[sz]ation|group|team|party|"
-                r"official|leader|minister|president|spokes\w+|soldier|player|member|agency|firm|brand|club|"
-                r"newspaper|outlet|network)\b|\bwhat is the name\b|\bname (of )?the\b", re.I), NAME),
-    # "which show", "which virus outbreak": a choice among named things
-    (re.compile(r"\bwhich\b", re.I), NAME),
-    (re.compile(r"\bwhat did .{1,60}\b(call|calls|called|describe|describes|described|term|termed|say|said)\b|"
-                r"\bhow did .{1,60}\b(describe|call|characteri[sz]e)\b", re.I), QUOTE),
-]
-
-
 @dataclass(frozen=True)
 class Span:
     """A typed stretch of a sentence: `sentence[start:end] == text`."""
@@ -91,35 +75,6 @@ class Span:
     start: int
     end: int
     text: str
-
-
-_WH_MODIFIER = re.compile(r"\bhow\s+(many|much|long|far|old|often|soon|big|large)\b", re.IGNORECASE)
-
-
-def without_wh_phrase(question: str) -> str:
-    """The question less its "how many"/"how long" phrase, whose second word is not a topic word:
-    "many" must not make "many more" match "how many nationals"."""
-    return _WH_MODIFIER.sub(" ", question)
-
-
-_SPECULATIVE = re.compile(
-    r"\b(probably|likely|might|would|could|feel|feels|felt|think|thinks|thought|believe|believes|opinion|"
-    r"prefer|prefers|want|wants|wish|hope|hopes|expect|predict)\b", re.IGNORECASE
-)
-
-
-def is_speculative(question: str) -> bool:
-    """Does the question ask for a guess or a state of mind ("what did X probably feel")? News text rarely
-    states those in a sentence that could be quoted."""
-    return bool(_SPECULATIVE.search(question))
-
-
-def expected_type(question: str) -> str:
-    """The type of answer a question asks for: count, duration, date, place, name, quote or other."""
-    for pattern, kind in _TYPE_RULES:
-        if pattern.search(question):
-            return kind
-    return OTHER
 
 
 def find_spans(sentence: str, kind: str, question: str) -> list[Span]:
