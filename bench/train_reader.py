@@ -181,8 +181,9 @@ def train(args: argparse.Namespace, examples) -> dict:  # type: ignore[no-untype
             else:
                 # a shorter (or longer) plan for the same run: decay linearly from where the learning rate
                 # is now to 0 at the new last step
-                schedule = _decay_from(optimizer, saved, state["step"], steps)
-                state.setdefault("replanned", []).append({"at_step": state["step"], "steps": steps})
+                schedule = _decay_from(optimizer, saved, state["step"], steps, args.rewarm)
+                state.setdefault("replanned", []).append({"at_step": state["step"], "steps": steps,
+                                                          "rewarm": args.rewarm})
             print(f"resumed at step {state['step']}/{steps} ({state['seconds'] / 60:.1f} min trained)", flush=True)
         else:
             print("checkpoint is from another configuration or data; starting afresh", flush=True)
@@ -219,12 +220,12 @@ def _same_run(saved: dict, wanted: dict) -> bool:
     return {k: v for k, v in saved.items() if k != "epochs"} == {k: v for k, v in wanted.items() if k != "epochs"}
 
 
-def _decay_from(optimizer, saved: dict, at: int, steps: int):  # type: ignore[no-untyped-def]
+def _decay_from(optimizer, saved: dict, at: int, steps: int, rewarm: float = 0.0):  # type: ignore[no-untyped-def]
     import torch
 
     base = saved["schedule"]["base_lrs"]
     now = [group["lr"] for group in optimizer.param_groups]
-    factors = [n / b if b else 0.0 for n, b in zip(now, base)]
+    factors = [rewarm if rewarm else (n / b if b else 0.0) for n, b in zip(now, base)]
     for group, b in zip(optimizer.param_groups, base):
         group["initial_lr"] = b
         group["lr"] = b
@@ -405,8 +406,9 @@ def _replanned(state: dict) -> str:
     plans = state.get("replanned", [])
     if not plans:
         return "in one planned run"
-    return "; ".join(f"at step {p['at_step']} the plan was shortened to {p['steps']} steps, the learning "
-                            "rate decaying linearly from there to 0 (`--epochs` given again on resume)" for p in plans)
+    return "; ".join(f"at step {p['at_step']} the plan was changed to {p['steps']} steps, the learning rate "
+                     + (f"restarting at {p['rewarm']} of its peak and " if p.get("rewarm") else "")
+                     + "decaying linearly to 0 (`--epochs` given again on resume)" for p in plans)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=55.0, help="stop training after this long (0: no cap)")
     parser.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
     parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    parser.add_argument("--rewarm", type=float, default=0.0,
+                        help="on a resume with another --epochs: restart the learning rate at this share of --lr "
+                             "(then decay to 0), instead of going on from where it is")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N windows only (a quick check)")
     parser.add_argument("--export-only", action="store_true", help="export the checkpoint, do not train")
     parser.add_argument("--target", type=Path, default=qreader.WEIGHTS_DIR, help="where the shipped weights go")

@@ -16,6 +16,7 @@ training script, so the model is trained on exactly what it reads here.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -211,7 +212,11 @@ def _tokenizer(path: str) -> Tokenizer:
 
 @lru_cache(maxsize=2)
 def _session(path: str, threads: int) -> onnxruntime.InferenceSession:
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # qa writes nothing outside its index (qa.embedding)
     import onnxruntime
+
+    if hasattr(onnxruntime, "disable_telemetry_events"):
+        onnxruntime.disable_telemetry_events()
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads

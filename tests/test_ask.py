@@ -79,7 +79,10 @@ def test_questions_the_archive_cannot_answer_are_declined(bot: qa.QA, question: 
 KNOWN_MISSES = {
     "How many Chinese citizens applied at the recruitment center in 2023?":
         "quotes the '51 Chinese nationals ... recruitment center' sentence: '31 individuals approached the center' "
-        "shares too few words with the question",
+        "shares too few words with the question, and the reader does not bridge the paraphrase",
+    "What did China call Kyiv's accusations?":
+        "its best sentence is right ('termed the accusations as \"absolutely groundless\"') but the confidence, "
+        "0.29, is under the threshold chosen on the pooled dev sets (0.44)",
 }
 
 
