@@ -110,7 +110,7 @@ def build(
 ) -> IndexReport:
     """Build or update the index at `location` from a corpus folder; see `qa.build_index`."""
     if is_milvus(location):
-        from qa.stores.milvus import build_milvus
+        from qa.stores.milvus_build import build_milvus
 
         return build_milvus(corpus_dir, str(location), rebuild=rebuild, progress=progress)
     from qa.indexer import build_index

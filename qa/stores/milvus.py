@@ -1,0 +1,360 @@
+"""The index on Milvus, read through pymilvus' MilvusClient: the same calls reach Milvus Lite and a cluster.
+
+One generation is three collections, `PREFIX_gNNNNNN_articles`, `_sentences` and `_passages`; the alias
+`PREFIX` names the passages collection of the current one, and a full rebuild fills new collections and
+moves the alias last (qa.stores.milvus_build). A passage row holds its text, its terms as qa's tokenizer
+gives them (so Milvus' BM25 function ranks the same terms on Lite and on a cluster, whatever analyzers
+each ships) and the normalised mean of its sentences' vectors; `ranked` fuses the BM25 and the dense
+ranking with `hybrid_search` and `RRFRanker(60)`: by rank only, as Lite's BM25 scores differ from a
+cluster's.
+
+Every sentence and passage row carries its article's content hash, and a reader keeps only rows whose
+hash is the one of the article row: an incremental build writes an article's new rows first, its article
+row (the switch) next, and deletes the old rows last, so a reader sees either version of an article
+whole, never half of one, wherever a build is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from qa.errors import CorruptIndexError, IndexNotFoundError, IndexStoreError, IndexVersionError
+from qa.fusion import DENSE_DEPTH, LEXICAL_DEPTH, RRF_K, Ranked
+from qa.lexical import tokenize
+from qa.models import Article, Passage, Sentence
+from qa.question import without_wh_phrase
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
+
+SCHEMA_VERSION = "1"
+DEFAULT_PREFIX = "qa"
+TEXT_CHUNK = 16_000  # characters of article text per row: at most 64,000 bytes of UTF-8, under VARCHAR's 65,535
+_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
+_GENERATION = re.compile(r"_(g\d{6})_passages$")
+ARTICLE_FIELDS = ["doc_id", "part", "parts", "content_hash", "title", "source", "date", "url", "authors", "path"]
+PASSAGE_FIELDS = ["doc_id", "content_hash", "idx", "first", "last", "start", "end", "title", "text"]
+SENTENCE_FIELDS = ["doc_id", "content_hash", "idx", "start", "end", "text"]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a Milvus store lives, parsed from `milvus-lite:PATH.db` or `milvus://HOST:PORT[/PREFIX]`."""
+
+    uri: str  # what MilvusClient connects to
+    prefix: str
+    model_cache: Path  # where this machine keeps the ONNX export of the embedding model
+    text: str
+
+    @classmethod
+    def parse(cls, location: str) -> Location:
+        if location.startswith("milvus-lite:"):
+            path = Path(location.removeprefix("milvus-lite:")).expanduser()
+            if path.suffix != ".db":
+                raise IndexStoreError(f"{location}: a Milvus Lite store is a file ending in .db, e.g. milvus-lite:index.db")
+            return cls(str(path.resolve()), DEFAULT_PREFIX, _model_cache(), location)
+        rest = location.removeprefix("milvus://")
+        address, _, prefix = rest.partition("/")
+        prefix = prefix.strip("/") or DEFAULT_PREFIX
+        if not address or not _PREFIX.match(prefix):
+            raise IndexStoreError(
+                f"{location}: expected milvus://HOST:PORT[/PREFIX], PREFIX of letters, digits and underscores"
+            )
+        return cls(f"http://{address}", prefix, _model_cache(), location)
+
+    def collections(self, generation: str) -> dict[str, str]:
+        return {kind: f"{self.prefix}_{generation}_{kind}" for kind in ("articles", "sentences", "passages")}
+
+
+def _model_cache() -> Path:
+    """Where this machine keeps ONNX exports of the embedding model for Milvus stores, one folder per model."""
+    return Path(os.environ.get("QA_MODEL_CACHE") or Path.home() / ".cache" / "qa").expanduser()
+
+
+_clients: dict[str, tuple[MilvusClient, int]] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(location: Location) -> MilvusClient:
+    """The process's MilvusClient for a store, shared by every QA and build in it; `release` it when done.
+
+    Milvus Lite lets one process open a data file, once: the last release closes it, so that another
+    process (a `qa index` beside a `qa serve`) may open it.
+
+    Raises:
+        IndexStoreError: Milvus cannot be reached, or pymilvus is not installed.
+    """
+    with _clients_lock:
+        client, users = _clients.get(location.uri, (None, 0))
+        if client is None:
+            try:
+                from pymilvus import MilvusClient
+            except ImportError as exc:
+                raise IndexStoreError("a Milvus store needs pymilvus: pip install 'qa[milvus]'") from exc
+            with translated(location):
+                token = os.environ.get("MILVUS_TOKEN", "") if location.uri.startswith("http") else ""
+                client = MilvusClient(uri=location.uri, token=token)
+        _clients[location.uri] = (client, users + 1)
+        return client
+
+
+def release(location: Location) -> None:
+    """Give back a client from `client_for`; the last user closes it."""
+    with _clients_lock:
+        client, users = _clients.get(location.uri, (None, 0))
+        if client is None:
+            return
+        if users > 1:
+            _clients[location.uri] = (client, users - 1)
+            return
+        del _clients[location.uri]
+    client.close()
+    if not location.uri.startswith("http"):  # Milvus Lite serves the file from a thread until told to stop
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(location.uri)
+
+
+@contextmanager
+def translated(location: Location) -> Iterator[None]:
+    """Milvus' exceptions as qa's: a store that cannot be read is an IndexStoreError naming it."""
+    from pymilvus.exceptions import MilvusException
+
+    try:
+        yield
+    except MilvusException as exc:
+        raise IndexStoreError(f"Milvus at {location.text}: {exc.message if hasattr(exc, 'message') else exc}") from exc
+
+
+def current_generation(client: MilvusClient, location: Location) -> str | None:
+    """The generation the alias names, or None before the first build."""
+    if location.prefix not in client.list_aliases().get("aliases", []):
+        return None
+    match = _GENERATION.search(client.describe_alias(location.prefix)["collection_name"])
+    return match.group(1) if match else None
+
+
+def properties(client: MilvusClient, collection: str) -> dict[str, str]:
+    """The qa.* properties a build stores on a generation's passages collection."""
+    return {k: v for k, v in (client.describe_collection(collection).get("properties") or {}).items()
+            if k.startswith("qa.")}
+
+
+def expr(template: str, *values: str | int | list[str]) -> str:
+    """A Milvus filter with values as literals: strings quoted and escaped as JSON, lists as JSON arrays.
+
+    Milvus Lite does not take `filter_params` in every call, so values are written into the expression.
+    """
+    return template.format(*(json.dumps(v) for v in values))
+
+
+def lucene_idf(df: int, n: int) -> float:
+    """The idf bm25s computes for its default (Lucene) variant, which the embedded index uses."""
+    from bm25s.scoring import _select_idf_scorer
+
+    return float(_select_idf_scorer("lucene")(max(df, 1), N=n))
+
+
+class MilvusStore:
+    """The current generation of a Milvus store, opened for reading; safe to share between threads."""
+
+    def __init__(self, location: Location, client: MilvusClient, generation: str, props: dict[str, str]) -> None:
+        self._where = location
+        self._client = client
+        self.location = location.text
+        self.generation = generation
+        self.model_name = props["qa.model_name"]
+        self.model_fingerprint = props["qa.model_fingerprint"]
+        self.model_dir = location.model_cache / f"model-{self.model_fingerprint}"
+        self._names = location.collections(generation)
+        self._closed = False
+
+    @classmethod
+    def open(cls, text: str) -> MilvusStore:
+        """Open the store's current generation, exporting the embedding model to this machine if needed.
+
+        Raises:
+            IndexNotFoundError: nothing has been built at this location yet.
+            IndexVersionError: it was built by another qa, or with a model other than the installed one.
+            IndexStoreError: Milvus cannot be reached.
+        """
+        from qa import store
+        from qa.embedding import export_model, exported_fingerprint, model_fingerprint
+
+        location = Location.parse(text)
+        client = client_for(location)
+        try:
+            return cls._opened(location, client)
+        except BaseException:
+            release(location)
+            raise
+
+    @classmethod
+    def _opened(cls, location: Location, client: MilvusClient) -> MilvusStore:
+        from qa import store
+        from qa.embedding import export_model, exported_fingerprint, model_fingerprint
+
+        text = location.text
+        with translated(location):
+            generation = current_generation(client, location)
+            if generation is None:
+                raise IndexNotFoundError(f"nothing indexed in {text} yet: build it with `qa index CORPUS --store {text}`")
+            names = location.collections(generation)
+            missing = [n for n in names.values() if not client.has_collection(n)]
+            if missing:
+                raise CorruptIndexError(f"{text} names generation {generation} but lacks {missing}; "
+                                        f"run `qa index --rebuild --store {text}`")
+            props = properties(client, names["passages"])
+            for name in names.values():
+                client.load_collection(name)
+        if props.get("qa.schema") != SCHEMA_VERSION or props.get("qa.pipeline_version") != store.PIPELINE_VERSION:
+            raise IndexVersionError(f"{text} was built by another version of qa; run `qa index --rebuild --store {text}`")
+        self = cls(location, client, generation, props)
+        if self.model_fingerprint != model_fingerprint():
+            raise IndexVersionError(f"{text} was embedded with another model than the installed one; "
+                                    f"run `qa index --rebuild --store {text}`")
+        if exported_fingerprint(self.model_dir) != self.model_fingerprint:
+            export_model(self.model_dir)
+        return self
+
+    # --- what the answer path reads -------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        with translated(self._where):
+            return {
+                "articles": self._count("articles", "part == 0"),
+                "passages": self._count("passages"),
+                "sentences": self._count("sentences"),
+            }
+
+    def latest_generation(self) -> str | None:
+        try:
+            with translated(self._where):
+                return current_generation(self._client, self._where)
+        except IndexStoreError:
+            return None
+
+    def ranked(self, question: str, vector: np.ndarray, k: int) -> list[Ranked]:
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        terms = tokenize([without_wh_phrase(question)])[0]
+        requests = [AnnSearchRequest(data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="dense",
+                                     param={"metric_type": "IP"}, limit=DENSE_DEPTH)]
+        if terms:
+            requests.insert(0, AnnSearchRequest(data=[" ".join(terms)], anns_field="sparse",
+                                                param={"metric_type": "BM25"}, limit=LEXICAL_DEPTH))
+        with translated(self._where):
+            hits = self._client.hybrid_search(
+                self._names["passages"], requests, RRFRanker(RRF_K), limit=min(k + 20, DENSE_DEPTH),
+                output_fields=["doc_id", "content_hash"],
+            )[0]
+            current = self._hashes({h["entity"]["doc_id"] for h in hits})
+        visible = [h for h in hits if current.get(h["entity"]["doc_id"]) == h["entity"]["content_hash"]]
+        return [Ranked(passage_id=int(h["id"]), score=float(h["distance"])) for h in visible[:k]]
+
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
+        rows = self._visible(self._get("passages", ids, PASSAGE_FIELDS))
+        return {
+            int(r["id"]): Passage(
+                passage_id=f"{r['doc_id']}#{r['id']}", doc_id=r["doc_id"], title=r["title"], text=r["text"],
+                start=r["start"], end=r["end"], first_sentence=r["first"], last_sentence=r["last"],
+            )
+            for r in rows
+        }
+
+    def passage_sentences(self, passage_ids: Sequence[int]) -> dict[int, list[tuple[int, Sentence]]]:
+        passages = self._visible(self._get("passages", passage_ids, ["doc_id", "content_hash", "first", "last"]))
+        if not passages:
+            return {}
+        with translated(self._where):
+            rows = self._client.query(
+                self._names["sentences"], filter=expr("doc_id in {}", sorted({p["doc_id"] for p in passages})),
+                output_fields=["id", *SENTENCE_FIELDS],
+            )
+        by_doc: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for r in rows:
+            by_doc.setdefault((r["doc_id"], r["content_hash"]), []).append(r)
+        out: dict[int, list[tuple[int, Sentence]]] = {}
+        for p in passages:
+            sentences = sorted((s for s in by_doc.get((p["doc_id"], p["content_hash"]), [])
+                                if p["first"] <= s["idx"] <= p["last"]), key=lambda s: s["idx"])
+            out[int(p["id"])] = [
+                (int(s["id"]), Sentence(doc_id=s["doc_id"], index=s["idx"], start=s["start"], end=s["end"],
+                                        text=s["text"]))
+                for s in sentences
+            ]
+        return out
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        wanted = [int(i) for i in np.asarray(ids).reshape(-1)]
+        rows = {int(r["id"]): r["dense"] for r in self._get("sentences", wanted, ["dense"])}
+        missing = [i for i in wanted if i not in rows]
+        if missing:
+            raise KeyError(missing[0])
+        return np.asarray([rows[i] for i in wanted], dtype=np.float32).reshape(len(wanted), -1)
+
+    def idf(self, terms: Sequence[str]) -> list[float]:
+        with translated(self._where):
+            n = self._count("passages")
+            return [lucene_idf(self._count("passages", f'TEXT_MATCH(tokens, "{t}")'), n) for t in terms]
+
+    def article_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
+        rows = self._article_rows(list(set(doc_ids)), part_zero=True)
+        return {r["doc_id"]: {"title": r["title"], "source": r["source"] or None, "date": r["date"] or None,
+                              "url": r["url"] or None, "path": r["path"]} for r in rows}
+
+    def article(self, doc_id: str) -> Article | None:
+        rows = self._article_rows([doc_id], part_zero=False, with_text=True)
+        head = next((r for r in rows if r["part"] == 0), None)
+        if head is None:
+            return None
+        parts = sorted((r for r in rows if r["content_hash"] == head["content_hash"]), key=lambda r: r["part"])
+        if len(parts) != head["parts"]:
+            return None  # a build is writing this article's text: its article row is not switched yet
+        return Article(
+            doc_id=doc_id, title=head["title"], text="".join(r["text"] for r in parts), source=head["source"] or None,
+            date=head["date"] or None, url=head["url"] or None, authors=json.loads(head["authors"]), path=head["path"],
+        )
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            release(self._where)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _count(self, kind: str, filter: str = "") -> int:
+        rows = self._client.query(self._names[kind], filter=filter, output_fields=["count(*)"])
+        return int(rows[0]["count(*)"])
+
+    def _get(self, kind: str, ids: Sequence[int], fields: list[str]) -> list[dict[str, Any]]:
+        if not len(ids):
+            return []
+        with translated(self._where):
+            return self._client.get(self._names[kind], ids=[int(i) for i in ids], output_fields=fields)
+
+    def _hashes(self, doc_ids: set[str]) -> dict[str, str]:
+        return {r["doc_id"]: r["content_hash"] for r in self._article_rows(sorted(doc_ids), part_zero=True)}
+
+    def _visible(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        current = self._hashes({r["doc_id"] for r in rows})
+        return [r for r in rows if current.get(r["doc_id"]) == r["content_hash"]]
+
+    def _article_rows(self, doc_ids: list[str], part_zero: bool, with_text: bool = False) -> list[dict[str, Any]]:
+        if not doc_ids:
+            return []
+        with translated(self._where):
+            return self._client.query(
+                self._names["articles"], filter=expr("doc_id in {}", doc_ids) + (" and part == 0" if part_zero else ""),
+                output_fields=ARTICLE_FIELDS + (["text"] if with_text else []),
+            )
