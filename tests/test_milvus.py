@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,3 +191,33 @@ def test_qa_serve_answers_from_milvus(milvus_store: str):
 
     assert answer["short_answer"]["text"] == "at least 155"
     assert stats["location"] == milvus_store and stats["articles"] == 5 and stats["generation"] == "g000001"
+
+
+def test_a_milvus_server_on_loopback_takes_a_prefix(corpus_dir: Path, tmp_path: Path):
+    """The milvus:// path (what a cluster gets), against `milvus-lite server` bound to 127.0.0.1 on a free port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "data"),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "milvus-lite server did not start"
+                time.sleep(0.2)
+        uri = f"milvus://127.0.0.1:{port}/newsroom"
+        report = qa.build_index(corpus_dir, uri)
+        with qa.open_index(uri) as bot:
+            answer = bot.ask(ZELENSKY)
+            generation = bot.generation
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    assert report.articles == 5 and report.full_rebuild
+    assert answer.short_answer.text == "at least 155" and generation == "g000001"
