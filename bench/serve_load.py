@@ -11,6 +11,7 @@ would not match.
     .venv/bin/python -m bench.serve_load                                   # default corpus, 1/8/32 clients, 30 s
     .venv/bin/python -m bench.serve_load --publish --seconds 15
     .venv/bin/python -m bench.serve_load --corpus bench/out/corpora/bbc --seconds 20 --publish
+                                      # BBC (python -m bench.corpora writes it): its first 20 titles as questions
 """
 
 from __future__ import annotations
@@ -42,6 +43,22 @@ QUESTIONS = [
 ]
 EXTRA = ("bench-extra.txt", "Glaciers in the Alps shrink\n\nThe Rhone glacier lost 4 percent of its volume in 2022. "
          "Swiss scientists measured the loss with drones.\n")
+
+
+def questions_for(corpus: Path, n: int = 20) -> list[str]:
+    """The default corpus's questions; for another corpus, the titles of its first n JSONL articles."""
+    if corpus.resolve() == (REPO / "corpus").resolve():
+        return QUESTIONS
+    titles: list[str] = []
+    for path in sorted(corpus.rglob("*.jsonl")):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                title = json.loads(line).get("title")
+                if title:
+                    titles.append(title)
+                if len(titles) == n:
+                    return titles
+    return titles or QUESTIONS
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -92,6 +109,7 @@ def publisher(corpus: Path, index: Path, at: float, log: list[dict]) -> None:
 
 
 def run(url: str, clients: int, seconds: float, max_requests: int, expected: dict[str, tuple]) -> dict:
+    questions = list(expected)
     latencies: list[float] = []
     errors: list[str] = []
     wrong = 0
@@ -106,7 +124,7 @@ def run(url: str, clients: int, seconds: float, max_requests: int, expected: dic
                 with lock:
                     if len(latencies) + len(errors) >= max_requests:
                         return
-                question = QUESTIONS[i % len(QUESTIONS)]
+                question = questions[i % len(questions)]
                 i += 1
                 started = time.perf_counter()
                 try:
@@ -167,14 +185,14 @@ def main() -> None:
         report = qa.build_index(corpus, index)  # brings a copied index up to date; builds one otherwise
         with qa.open_index(index) as bot:
             expected = {}
-            for q in QUESTIONS:
+            for q in questions_for(args.corpus):
                 a = bot.ask(q)
                 expected[q] = (a.sentence, a.short_answer.text if a.short_answer else None)
         port = free_port()
         server = start_server(index, port, args.workers)
         url = f"http://127.0.0.1:{port}"
         http = httpx.Client(base_url=url)
-        for q in QUESTIONS:  # warm the server up
+        for q in expected:  # warm the server up
             http.get("/ask", params={"q": q})
         print(f"data {args.corpus.name}: {report.articles} articles, {report.sentences} sentences; "
               f"qa serve on {url}, cores {os.cpu_count()}, publish mid-run: {args.publish}")
