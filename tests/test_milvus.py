@@ -221,3 +221,27 @@ def test_a_milvus_server_on_loopback_takes_a_prefix(corpus_dir: Path, tmp_path: 
 
     assert report.articles == 5 and report.full_rebuild
     assert answer.short_answer.text == "at least 155" and generation == "g000001"
+
+
+def test_idf_matches_the_embedded_index_and_follows_an_update_of_an_open_store(small_corpus: Path, tmp_path: Path):
+    from qa.stores import open_store
+
+    uri, folder = f"milvus-lite:{tmp_path / 'index.db'}", tmp_path / "embedded"
+    qa.build_index(small_corpus, uri), qa.build_index(small_corpus, folder)
+    terms = ["zelenski", "china", "glacier", "said"]  # as qa's tokenizer gives them; "glacier" in no article yet
+    milvus = open_store(uri)
+    try:
+        before = milvus.idf(terms)
+        embedded = open_store(folder)
+        assert before == pytest.approx(embedded.idf(terms))
+        embedded.close()
+
+        (small_corpus / "new.txt").write_text(GLACIER, encoding="utf-8")
+        qa.build_index(small_corpus, uri), qa.build_index(small_corpus, folder)
+        time.sleep(1.1)  # the open store checks at most once a second whether a build wrote it
+        after = milvus.idf(terms)
+        embedded = open_store(folder)
+        assert after == pytest.approx(embedded.idf(terms)) and after != before
+        embedded.close()
+    finally:
+        milvus.close()

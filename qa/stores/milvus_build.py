@@ -132,6 +132,7 @@ def _build(client: MilvusClient, location: Location, scan: CorpusScan, embedder:
                 client.delete(names[kind], filter=expr("doc_id == {}", doc_id))
         for kind in names.values():
             client.flush(kind)
+        _stamp(client, names["passages"])
         stages["write"] = time.perf_counter() - tick
 
         if fresh:
@@ -272,6 +273,11 @@ def _next_generation(client: MilvusClient, location: Location) -> str:
 def _owned(name: str, location: Location) -> bool:
     rest = name[len(location.prefix) + 1:]
     return name.startswith(location.prefix + "_g") and len(rest) > 7 and rest[1:7].isdigit() and rest[7] == "_"
+
+
+def _stamp(client: MilvusClient, passages: str) -> None:
+    """Mark the store as written now: readers drop the document frequencies they counted before."""
+    client.alter_collection_properties(passages, properties={"qa.written": str(time.time_ns())})
 
 
 def _switch(client: MilvusClient, location: Location, generation: str) -> None:
