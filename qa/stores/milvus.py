@@ -16,6 +16,7 @@ whole, never half of one, wherever a build is killed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -160,6 +161,18 @@ def expr(template: str, *values: str | int | list[str]) -> str:
     return template.format(*(json.dumps(v) for v in values))
 
 
+def row_id(doc_id: str, content_hash: str, kind: str, idx: int) -> int:
+    """A stable positive int64 id for the idx-th sentence or passage of one version of an article."""
+    digest = hashlib.blake2b(f"{doc_id}\0{content_hash}\0{kind}\0{idx}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def article_key(doc_id: str, content_hash: str, part: int) -> str:
+    """The primary key of an article row: part 0 has one per article (each version replaces it: the switch),
+    later parts of its text one per version."""
+    return f"{doc_id}#" + (f"{content_hash}#{part}" if part else "")
+
+
 def lucene_idf(df: int, n: int) -> float:
     """The idf bm25s computes for its default (Lucene) variant, which the embedded index uses."""
     from bm25s.scoring import _select_idf_scorer
@@ -282,24 +295,15 @@ class MilvusStore:
         passages = self._visible(self._get("passages", passage_ids, ["doc_id", "content_hash", "first", "last"]))
         if not passages:
             return {}
-        with translated(self._where):
-            rows = self._client.query(
-                self._names["sentences"], filter=expr("doc_id in {}", sorted({p["doc_id"] for p in passages})),
-                output_fields=["id", *SENTENCE_FIELDS],
-            )
-        by_doc: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for r in rows:
-            by_doc.setdefault((r["doc_id"], r["content_hash"]), []).append(r)
-        out: dict[int, list[tuple[int, Sentence]]] = {}
-        for p in passages:
-            sentences = sorted((s for s in by_doc.get((p["doc_id"], p["content_hash"]), [])
-                                if p["first"] <= s["idx"] <= p["last"]), key=lambda s: s["idx"])
-            out[int(p["id"])] = [
-                (int(s["id"]), Sentence(doc_id=s["doc_id"], index=s["idx"], start=s["start"], end=s["end"],
-                                        text=s["text"]))
-                for s in sentences
-            ]
-        return out
+        wanted = {int(p["id"]): [row_id(p["doc_id"], p["content_hash"], "s", i) for i in range(p["first"], p["last"] + 1)]
+                  for p in passages}
+        rows = {int(r["id"]): r for r in self._get("sentences", sorted({i for ids in wanted.values() for i in ids}),
+                                                   ["id", *SENTENCE_FIELDS])}
+        return {
+            pid: [(sid, Sentence(doc_id=r["doc_id"], index=r["idx"], start=r["start"], end=r["end"], text=r["text"]))
+                  for sid in ids if (r := rows.get(sid)) is not None]
+            for pid, ids in wanted.items()
+        }
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         wanted = [int(i) for i in np.asarray(ids).reshape(-1)]
@@ -329,20 +333,22 @@ class MilvusStore:
         return [lucene_idf(df[t], df["\0passages"]) for t in terms]
 
     def article_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
-        rows = self._article_rows(list(set(doc_ids)), part_zero=True)
-        return {r["doc_id"]: {"title": r["title"], "source": r["source"] or None, "date": r["date"] or None,
-                              "url": r["url"] or None, "path": r["path"]} for r in rows}
+        rows = self._heads(set(doc_ids))
+        return {d: {"title": r["title"], "source": r["source"] or None, "date": r["date"] or None,
+                    "url": r["url"] or None, "path": r["path"]} for d, r in rows.items()}
 
     def article(self, doc_id: str) -> Article | None:
-        rows = self._article_rows([doc_id], part_zero=False, with_text=True)
-        head = next((r for r in rows if r["part"] == 0), None)
+        head = self._heads({doc_id}, with_text=True).get(doc_id)
         if head is None:
             return None
-        parts = sorted((r for r in rows if r["content_hash"] == head["content_hash"]), key=lambda r: r["part"])
-        if len(parts) != head["parts"]:
-            return None  # a build is writing this article's text: its article row is not switched yet
+        keys = [article_key(doc_id, head["content_hash"], part) for part in range(1, head["parts"])]
+        with translated(self._where):
+            rest = self._client.get(self._names["articles"], ids=keys, output_fields=["part", "text"]) if keys else []
+        if len(rest) != len(keys):
+            return None  # cannot happen while the parts of a version are written before its part 0
+        parts = [head["text"]] + [r["text"] for r in sorted(rest, key=lambda r: r["part"])]
         return Article(
-            doc_id=doc_id, title=head["title"], text="".join(r["text"] for r in parts), source=head["source"] or None,
+            doc_id=doc_id, title=head["title"], text="".join(parts), source=head["source"] or None,
             date=head["date"] or None, url=head["url"] or None, authors=json.loads(head["authors"]), path=head["path"],
         )
 
@@ -364,17 +370,17 @@ class MilvusStore:
             return self._client.get(self._names[kind], ids=[int(i) for i in ids], output_fields=fields)
 
     def _hashes(self, doc_ids: set[str]) -> dict[str, str]:
-        return {r["doc_id"]: r["content_hash"] for r in self._article_rows(sorted(doc_ids), part_zero=True)}
+        return {d: r["content_hash"] for d, r in self._heads(doc_ids).items()}
 
     def _visible(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         current = self._hashes({r["doc_id"] for r in rows})
         return [r for r in rows if current.get(r["doc_id"]) == r["content_hash"]]
 
-    def _article_rows(self, doc_ids: list[str], part_zero: bool, with_text: bool = False) -> list[dict[str, Any]]:
+    def _heads(self, doc_ids: set[str], with_text: bool = False) -> dict[str, dict[str, Any]]:
+        """The part-0 row of each article (metadata, content hash, first part of the text), by primary key."""
         if not doc_ids:
-            return []
+            return {}
         with translated(self._where):
-            return self._client.query(
-                self._names["articles"], filter=expr("doc_id in {}", doc_ids) + (" and part == 0" if part_zero else ""),
-                output_fields=ARTICLE_FIELDS + (["text"] if with_text else []),
-            )
+            rows = self._client.get(self._names["articles"], ids=[article_key(d, "", 0) for d in sorted(doc_ids)],
+                                    output_fields=ARTICLE_FIELDS + (["text"] if with_text else []))
+        return {r["doc_id"]: r for r in rows}

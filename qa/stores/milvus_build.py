@@ -11,7 +11,6 @@ generation, which readers that opened it before the switch may still be reading.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from qa.models import Article, IndexReport, SkippedFile
 from qa.passages import group_passages
 from qa.sentences import split_sentences
 from qa.stores.milvus import (
-    SCHEMA_VERSION, TEXT_CHUNK, Location, client_for, current_generation, expr, properties, release, translated,
+    SCHEMA_VERSION, TEXT_CHUNK, Location, article_key, client_for, current_generation, expr, properties, release, row_id, translated,
 )
 
 if TYPE_CHECKING:
@@ -158,12 +157,6 @@ def _build(client: MilvusClient, location: Location, scan: CorpusScan, embedder:
     )
 
 
-def row_id(doc_id: str, content_hash: str, kind: str, idx: int) -> int:
-    """A stable positive int64 id for the idx-th sentence or passage of one version of an article."""
-    digest = hashlib.blake2b(f"{doc_id}\0{content_hash}\0{kind}\0{idx}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
-
-
 def _prepare(raws: list[RawArticle], skipped: list[SkippedFile]) -> list[_Prepared]:
     """Parse, split and tokenize articles as the embedded index does (qa.indexer); bad ones are skipped."""
     items: list[_Prepared] = []
@@ -239,7 +232,7 @@ def _article_rows(item: _Prepared) -> list[dict[str, Any]]:
     chunks = [a.text[i:i + TEXT_CHUNK] for i in range(0, len(a.text), TEXT_CHUNK)] or [""]
     return [
         # part 0 has one row per article, replaced by each version (the switch); later parts one per version
-        {"key": f"{a.doc_id}#" + (f"{item.content_hash}#{part}" if part else ""), "doc_id": a.doc_id, "part": part,
+        {"key": article_key(a.doc_id, item.content_hash, part), "doc_id": a.doc_id, "part": part,
          "parts": len(chunks),
          "content_hash": item.content_hash, "title": a.title, "source": a.source or "", "date": a.date or "",
          "url": a.url or "", "authors": json.dumps(a.authors), "path": a.path, "text": chunk, "v": [0.0, 0.0]}
