@@ -207,9 +207,6 @@ class MilvusStore:
             IndexVersionError: it was built by another qa, or with a model other than the installed one.
             IndexStoreError: Milvus cannot be reached.
         """
-        from qa import store
-        from qa.embedding import export_model, exported_fingerprint, model_fingerprint
-
         location = Location.parse(text)
         client = client_for(location)
         try:

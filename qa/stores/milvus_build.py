@@ -341,7 +341,9 @@ def _create(client: MilvusClient, names: dict[str, str], fingerprint: str) -> No
     s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["tokens"],
                             output_field_names=["sparse"]))
     index = client.prepare_index_params()
-    index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    # the BM25 of the embedded index (bm25s, Lucene variant), set rather than left to each Milvus's defaults
+    index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                    params={"bm25_k1": 1.5, "bm25_b": 0.75})
     index.add_index(field_name="dense", index_type="FLAT", metric_type="IP")
     client.create_collection(
         names["passages"], schema=s, index_params=index, consistency_level="Strong",
