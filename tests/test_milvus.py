@@ -245,3 +245,13 @@ def test_idf_matches_the_embedded_index_and_follows_an_update_of_an_open_store(s
         embedded.close()
     finally:
         milvus.close()
+
+
+def test_a_milvus_lite_file_open_in_another_process_is_a_clear_error(milvus_store: str, corpus_dir: Path):
+    with qa.open_index(milvus_store):
+        other = subprocess.run([sys.executable, "-m", "qa.cli", "index", str(corpus_dir), "--store", milvus_store],
+                               capture_output=True, text=True, timeout=300)
+
+    assert other.returncode == 1
+    assert "one process at a time" in other.stderr and "milvus-lite server" in other.stderr
+    assert "Traceback" not in other.stderr

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.errors import CorruptIndexError, IndexNotFoundError, IndexStoreError, IndexVersionError
+from qa.errors import CorruptIndexError, IndexLockedError, IndexNotFoundError, IndexStoreError, IndexVersionError
 from qa.fusion import DENSE_DEPTH, LEXICAL_DEPTH, RRF_K, Ranked
 from qa.lexical import tokenize
 from qa.models import Article, Passage, Sentence
@@ -104,11 +105,31 @@ def client_for(location: Location) -> MilvusClient:
                 from pymilvus import MilvusClient
             except ImportError as exc:
                 raise IndexStoreError("a Milvus store needs pymilvus: pip install 'qa[milvus]'") from exc
-            with translated(location):
-                token = os.environ.get("MILVUS_TOKEN", "") if location.uri.startswith("http") else ""
-                client = MilvusClient(uri=location.uri, token=token)
+            if not location.uri.startswith("http"):
+                client = _open_lite(location, MilvusClient)
+            else:
+                with translated(location):
+                    client = MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""))
         _clients[location.uri] = (client, users + 1)
         return client
+
+
+def _open_lite(location: Location, client_class: type[MilvusClient]) -> MilvusClient:
+    from pymilvus.exceptions import MilvusException
+
+    # milvus-lite logs its own traceback when the file is locked; the error below says what to do instead
+    quiet = logging.getLogger("milvus_lite.server_manager")
+    disabled, quiet.disabled = quiet.disabled, True
+    try:
+        return client_class(uri=location.uri)
+    except MilvusException as exc:
+        raise IndexLockedError(
+            f"{location.text} could not be opened; another process may have it open (Milvus Lite opens a file "
+            "in one process at a time): serve it with `milvus-lite server --data-dir FILE --host 127.0.0.1` and "
+            "point every qa at milvus://127.0.0.1:19530"
+        ) from exc
+    finally:
+        quiet.disabled = disabled
 
 
 def release(location: Location) -> None:
