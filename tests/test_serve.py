@@ -121,7 +121,7 @@ def test_a_request_past_its_deadline_gets_504(default_index: Path):
             slow.sendall(b"POST /ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                          b"Content-Length: 40\r\n\r\n{\"questio")
             started = time.monotonic()
-            reply = slow.recv(4096).decode()
+            reply = _read_response(slow)
             waited = time.monotonic() - started
         with httpx.Client(base_url=server.url) as http:
             after = http.get("/ask", params={"q": ZELENSKY})
@@ -183,6 +183,22 @@ def test_a_new_generation_is_served_without_failing_a_request_in_flight(small_co
     assert all(r.json()["short_answer"]["text"] == "at least 155" for r in replies)
     assert stats["reloads"] == 1 and stats["articles"] == 6
     assert glacier.status_code == 200 and "4 percent" in glacier.json()["sentence"]
+
+
+def _read_response(sock: socket.socket) -> str:
+    """One whole HTTP/1.1 response: its head, then as many body bytes as its Content-Length says."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"the server closed the connection after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    while len(body) < length:
+        chunk = sock.recv(4096)
+        assert chunk, "the server closed the connection mid-body"
+        body += chunk
+    return (head + b"\r\n\r\n" + body).decode()
 
 
 def _wait_until(condition, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
