@@ -425,7 +425,7 @@ def _add_serve_and_store(sub: argparse._SubParsersAction) -> None:
         )
     p = sub.add_parser(
         "serve", help="answer questions over HTTP (POST /ask, GET /search, /articles/ID, /stats, /docs)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Serve the index over HTTP: POST /ask {\"question\": ...} or GET /ask?q=... returns the "
         "Answer as JSON; GET /search?q=...&k=N, /articles/DOC_ID, /healthz, /stats; OpenAPI docs at /docs. "
         "Binds 127.0.0.1 unless told otherwise; any other host needs a token (--token or QA_TOKEN), which "

@@ -131,10 +131,10 @@ def test_a_full_rebuild_fills_new_collections_and_switches_the_alias_last(small_
     qa.build_index(small_corpus, uri)
     with qa.open_index(uri) as old:
         rebuilt = qa.build_index(small_corpus, uri, rebuild=True)
-        assert old.stale  # a reader on the old generation learns a new one is published ...
+        assert old.is_stale()  # a reader on the old generation learns a new one is published ...
         assert old.ask(ZELENSKY).short_answer.text == "at least 155"  # ... and still answers from the old one
         with qa.open_index(uri) as new:
-            assert new.generation != old.generation and not new.stale
+            assert new.generation != old.generation and not new.is_stale()
             assert new.ask(ZELENSKY).short_answer.text == "at least 155"
 
     assert rebuilt.full_rebuild and rebuilt.reason == "rebuild requested" and rebuilt.embedded == rebuilt.sentences
@@ -252,6 +252,17 @@ def test_a_milvus_lite_file_open_in_another_process_is_a_clear_error(milvus_stor
         other = subprocess.run([sys.executable, "-m", "qa.cli", "index", str(corpus_dir), "--store", milvus_store],
                                capture_output=True, text=True, timeout=300)
 
-    assert other.returncode == 1
+    assert other.returncode == 2  # qa: a problem with the index
     assert "one process at a time" in other.stderr and "milvus-lite server" in other.stderr
     assert "Traceback" not in other.stderr
+
+
+def test_articles_sentences_and_corpus_changes_agree_with_the_embedded_index(milvus_bot: qa.QA, bot: qa.QA,
+                                                                             corpus_dir: Path):
+    assert milvus_bot.articles() == bot.articles()
+    for info in bot.articles():
+        assert milvus_bot.sentences(info.doc_id) == bot.sentences(info.doc_id)
+    assert milvus_bot.corpus_changes(corpus_dir) == bot.corpus_changes(corpus_dir)
+    assert not milvus_bot.corpus_changes(corpus_dir).added
+    with pytest.raises(qa.ArticleNotFoundError):
+        milvus_bot.sentences("no-such-article")

@@ -214,4 +214,4 @@ def test_serve_explains_itself(capsys: pytest.CaptureFixture[str]):
 
     text = capsys.readouterr().out
     assert exit_.value.code == 0
-    assert "127.0.0.1" in text and "QA_TOKEN" in text and "--store" in text
+    assert "127.0.0.1" in text and "QA_TOKEN" in text and "--store" in text and "$QA_INDEX" in text

@@ -34,7 +34,7 @@ import numpy as np
 from qa.errors import CorruptIndexError, IndexLockedError, IndexNotFoundError, IndexStoreError, IndexVersionError
 from qa.fusion import DENSE_DEPTH, LEXICAL_DEPTH, RRF_K, Ranked
 from qa.lexical import tokenize
-from qa.models import Article, Passage, Sentence
+from qa.models import Article, ArticleInfo, Passage, Sentence
 from qa.question import without_wh_phrase
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ STATS_TTL = 1.0  # seconds between two checks that no build has written the stor
 TEXT_CHUNK = 16_000  # characters of article text per row: at most 64,000 bytes of UTF-8, under VARCHAR's 65,535
 _PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
 _GENERATION = re.compile(r"_(g\d{6})_passages$")
-ARTICLE_FIELDS = ["doc_id", "part", "parts", "content_hash", "title", "source", "date", "url", "authors", "path"]
+ARTICLE_FIELDS = ["doc_id", "part", "parts", "chars", "content_hash", "title", "source", "date", "url", "authors", "path"]
 PASSAGE_FIELDS = ["doc_id", "content_hash", "idx", "first", "last", "start", "end", "title", "text"]
 SENTENCE_FIELDS = ["doc_id", "content_hash", "idx", "start", "end", "text"]
 
@@ -194,6 +194,18 @@ def article_key(doc_id: str, content_hash: str, part: int) -> str:
     return f"{doc_id}#" + (f"{content_hash}#{part}" if part else "")
 
 
+def all_rows(client: MilvusClient, collection: str, filter: str, fields: list[str]) -> list[dict[str, Any]]:
+    """Every row a filter matches, read in batches (a plain query stops at 16,384)."""
+    rows: list[dict[str, Any]] = []
+    iterator = client.query_iterator(collection, batch_size=1000, filter=filter, output_fields=fields)
+    try:
+        while batch := iterator.next():
+            rows += batch
+    finally:
+        iterator.close()
+    return rows
+
+
 def lucene_idf(df: int, n: int) -> float:
     """The idf bm25s computes for its default (Lucene) variant, which the embedded index uses."""
     from bm25s.scoring import _select_idf_scorer
@@ -212,6 +224,7 @@ class MilvusStore:
         self.model_name = props["qa.model_name"]
         self.model_fingerprint = props["qa.model_fingerprint"]
         self.model_dir = location.model_cache / f"model-{self.model_fingerprint}"
+        self.built_at = int(props.get("qa.written", "0")) / 1e9
         self._names = location.collections(generation)
         self._closed = False
         self._df: dict[str, int] = {}
@@ -369,6 +382,30 @@ class MilvusStore:
             doc_id=doc_id, title=head["title"], text="".join(parts), source=head["source"] or None,
             date=head["date"] or None, url=head["url"] or None, authors=json.loads(head["authors"]), path=head["path"],
         )
+
+    def article_list(self) -> list[ArticleInfo]:
+        with translated(self._where):
+            rows = all_rows(self._client, self._names["articles"], "part == 0", ARTICLE_FIELDS)
+        infos = [ArticleInfo(doc_id=r["doc_id"], title=r["title"], source=r["source"] or None, date=r["date"] or None,
+                             url=r["url"] or None, authors=json.loads(r["authors"]), path=r["path"], chars=r["chars"])
+                 for r in rows]
+        return sorted(infos, key=lambda a: (a.date is None, a.date or "", a.doc_id))
+
+    def sentences(self, doc_id: str) -> list[Sentence]:
+        head = self._heads({doc_id}).get(doc_id)
+        if head is None:
+            return []
+        with translated(self._where):
+            rows = self._client.query(self._names["sentences"],
+                                      filter=expr("doc_id == {} and content_hash == {}", doc_id, head["content_hash"]),
+                                      output_fields=SENTENCE_FIELDS)
+        return [Sentence(doc_id=doc_id, index=r["idx"], start=r["start"], end=r["end"], text=r["text"])
+                for r in sorted(rows, key=lambda r: r["idx"])]
+
+    def content_hashes(self) -> dict[str, str]:
+        with translated(self._where):
+            rows = all_rows(self._client, self._names["articles"], "part == 0", ["doc_id", "content_hash"])
+        return {r["doc_id"]: r["content_hash"] for r in rows}
 
     def close(self) -> None:
         if not self._closed:

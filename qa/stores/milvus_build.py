@@ -29,7 +29,7 @@ from qa.models import Article, IndexReport, SkippedFile
 from qa.passages import group_passages
 from qa.sentences import split_sentences
 from qa.stores.milvus import (
-    SCHEMA_VERSION, TEXT_CHUNK, Location, article_key, client_for, current_generation, expr, properties, release, row_id, translated,
+    SCHEMA_VERSION, TEXT_CHUNK, Location, all_rows, article_key, client_for, current_generation, expr, properties, release, row_id, translated,
 )
 
 if TYPE_CHECKING:
@@ -99,7 +99,8 @@ def _build(client: MilvusClient, location: Location, scan: CorpusScan, embedder:
             target = generation
             for name in location.collections(target).values():
                 client.load_collection(name)  # a reopened Milvus Lite file starts with its collections released
-            old_hashes = _article_hashes(client, location.collections(target)["articles"])
+            old_hashes = {r["doc_id"]: r["content_hash"] for r in all_rows(
+                client, location.collections(target)["articles"], "part == 0", ["doc_id", "content_hash"])}
         names = location.collections(target)
 
         current = {raw.doc_id: raw for raw in scan.articles}
@@ -233,7 +234,7 @@ def _article_rows(item: _Prepared) -> list[dict[str, Any]]:
     return [
         # part 0 has one row per article, replaced by each version (the switch); later parts one per version
         {"key": article_key(a.doc_id, item.content_hash, part), "doc_id": a.doc_id, "part": part,
-         "parts": len(chunks),
+         "parts": len(chunks), "chars": len(a.text),
          "content_hash": item.content_hash, "title": a.title, "source": a.source or "", "date": a.date or "",
          "url": a.url or "", "authors": json.dumps(a.authors), "path": a.path, "text": chunk, "v": [0.0, 0.0]}
         for part, chunk in enumerate(chunks)
@@ -243,18 +244,6 @@ def _article_rows(item: _Prepared) -> list[dict[str, Any]]:
 def _upsert(client: MilvusClient, collection: str, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), BATCH):
         client.upsert(collection, rows[start:start + BATCH])
-
-
-def _article_hashes(client: MilvusClient, collection: str) -> dict[str, str]:
-    hashes: dict[str, str] = {}
-    iterator = client.query_iterator(collection, batch_size=1000, filter="part == 0",
-                                     output_fields=["doc_id", "content_hash"])
-    try:
-        while batch := iterator.next():
-            hashes.update((r["doc_id"], r["content_hash"]) for r in batch)
-    finally:
-        iterator.close()
-    return hashes
 
 
 def _next_generation(client: MilvusClient, location: Location) -> str:
@@ -307,6 +296,7 @@ def _create(client: MilvusClient, names: dict[str, str], fingerprint: str) -> No
     text(s, "doc_id", 512)
     s.add_field("part", DataType.INT64)
     s.add_field("parts", DataType.INT64)
+    s.add_field("chars", DataType.INT64)
     for field in ("content_hash", "title", "source", "date", "url", "authors", "path", "text"):
         text(s, field)
     s.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector in every collection
