@@ -43,15 +43,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, required=True, help="a JSONL corpus folder (bench.corpora writes them)")
     parser.add_argument("--questions", type=int, default=100, help="how many titles to ask (default: 100)")
+    parser.add_argument("--stores", default="embedded,milvus-lite", help="which to build (default: both)")
     args = parser.parse_args()
     out = OUT / args.corpus.name
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     questions = titles(args.corpus, args.questions)
     stores = {"embedded": out / "index", "milvus-lite": f"milvus-lite:{out / 'milvus.db'}"}
     print(f"{'store':<12}{'articles':>9}{'passages':>9}{'sentences':>10}{'build s':>9}{'embed s':>9}{'write s':>9}"
           f"{'rows/s':>9}{'ask p50 ms':>11}{'ask p95 ms':>11}{'found':>7}")
     for label, location in stores.items():
+        if label not in args.stores.split(","):
+            continue
+        shutil.rmtree(out / ("index" if label == "embedded" else "milvus.db"), ignore_errors=True)
         started = time.perf_counter()
         report = qa.build_index(args.corpus, location)
         build = time.perf_counter() - started
