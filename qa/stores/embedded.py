@@ -17,10 +17,13 @@ import numpy as np
 from qa import store
 from qa.catalog import Catalog
 from qa.dense import DenseIndex
-from qa.errors import IndexStoreError, IndexVersionError
+from qa.errors import IndexStoreError
 from qa.fusion import Ranked, retrieve
 from qa.lexical import LexicalIndex
 from qa.models import Article, ArticleInfo, Passage, Sentence
+
+
+_OPEN_ATTEMPTS = 3
 
 
 class EmbeddedStore:
@@ -29,7 +32,18 @@ class EmbeddedStore:
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
         self.location = str(index_dir)
-        manifest = store.read_manifest(self.index_dir)
+        self._lock = threading.Lock()
+        for attempt in range(_OPEN_ATTEMPTS):
+            manifest = store.read_manifest(self.index_dir)
+            try:
+                self._load(manifest)
+                return
+            except IndexStoreError:
+                # A build published (and dropped the generation this open began with) meanwhile: open the new one.
+                if attempt + 1 == _OPEN_ATTEMPTS or store.read_manifest(self.index_dir).generation == manifest.generation:
+                    raise
+
+    def _load(self, manifest: store.Manifest) -> None:
         generation = store.generation_dir(self.index_dir, manifest)
         self.manifest = manifest
         self.generation = manifest.generation
@@ -39,13 +53,7 @@ class EmbeddedStore:
         self.dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences)
         self.lexical = LexicalIndex.load(generation / store.LEXICAL)
         self.model_dir = store.model_dir(self.index_dir, manifest.model_fingerprint)
-        if not self.model_dir.is_dir() and (self.index_dir / store.MODEL_DIR).is_dir():
-            raise IndexVersionError(
-                f"{index_dir} keeps its model where an older qa did; run `qa index --index {index_dir}` "
-                "to update it (no article is re-embedded)"
-            )
         self.catalog = Catalog(generation / store.CATALOG, readonly=True)  # last: the one load that needs closing
-        self._lock = threading.Lock()
 
     def counts(self) -> dict[str, int]:
         m = self.manifest
