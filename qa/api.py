@@ -15,7 +15,7 @@ from qa.documents import scan_corpus
 from qa.errors import ArticleNotFoundError, EmptyQuestionError, IndexClosedError, IndexVersionError
 from qa.features import Scored, sentence_features
 from qa.fusion import as_passages
-from qa.indexer import Progress, verify_index
+from qa.indexer import MAX_ARTICLE_BYTES, Progress, verify_index
 from qa.models import Answer, Article, ArticleInfo, CorpusChanges, IndexReport, Passage, Sentence
 from qa.question import Question, analyze
 from qa.stores import Store, is_milvus, open_store
@@ -216,6 +216,7 @@ def build_index(
     rebuild: bool = False,
     progress: Progress | None = None,
     wait: float = 0.0,
+    max_article_bytes: int = MAX_ARTICLE_BYTES,
 ) -> IndexReport:
     """Index the articles of a corpus folder, reusing all that is unchanged since the last build.
 
@@ -231,6 +232,7 @@ def build_index(
         rebuild: start from scratch instead of updating.
         progress: called as progress(stage, done, total) during long work.
         wait: seconds to wait for another build of the same index folder to finish before giving up.
+        max_article_bytes: a file (or JSONL line) larger than this is skipped, with the reason.
 
     Returns:
         An IndexReport counting what was added, updated, removed, unchanged and skipped.
@@ -240,7 +242,8 @@ def build_index(
         IndexLockedError: another build holds the index.
         ModelUnavailableError: the embedding model is not installed.
     """
-    return stores.build(corpus_dir, index_dir, rebuild=rebuild, progress=progress, wait=wait)
+    return stores.build(corpus_dir, index_dir, rebuild=rebuild, progress=progress, wait=wait,
+                        max_article_bytes=max_article_bytes)
 
 
 def _checked(question: str) -> str:

@@ -107,12 +107,14 @@ def build(
     rebuild: bool = False,
     progress: Progress | None = None,
     wait: float = 0.0,
+    max_article_bytes: int | None = None,
 ) -> IndexReport:
     """Build or update the index at `location` from a corpus folder; see `qa.build_index`."""
+    limit = {} if max_article_bytes is None else {"max_article_bytes": max_article_bytes}
     if is_milvus(location):
         from qa.stores.milvus_build import build_milvus
 
-        return build_milvus(corpus_dir, str(location), rebuild=rebuild, progress=progress)
+        return build_milvus(corpus_dir, str(location), rebuild=rebuild, progress=progress, **limit)
     from qa.indexer import build_index
 
-    return build_index(corpus_dir, location, rebuild=rebuild, progress=progress, wait=wait)
+    return build_index(corpus_dir, location, rebuild=rebuild, progress=progress, wait=wait, **limit)

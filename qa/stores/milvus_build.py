@@ -51,7 +51,8 @@ class _Prepared:
 
 
 def build_milvus(
-    corpus_dir: str | Path, text: str, *, rebuild: bool = False, progress: Progress | None = None
+    corpus_dir: str | Path, text: str, *, rebuild: bool = False, progress: Progress | None = None,
+    max_article_bytes: int | None = None,
 ) -> IndexReport:
     """Index a corpus folder into a Milvus store; see `qa.build_index`.
 
@@ -62,7 +63,7 @@ def build_milvus(
     started = time.perf_counter()
     corpus_dir = Path(corpus_dir)
     location = Location.parse(text)
-    scan = scan_corpus(corpus_dir)
+    scan = scan_corpus(corpus_dir) if max_article_bytes is None else scan_corpus(corpus_dir, max_article_bytes=max_article_bytes)
     if not scan.articles:
         raise CorpusError(f"{corpus_dir} holds no article qa can read")
     fingerprint = model_fingerprint()
