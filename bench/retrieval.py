@@ -45,7 +45,7 @@ def convex_fusion(lexical: dict[int, float], dense: dict[int, float], alpha: flo
 def rankings(question: str, bot: qa.QA) -> dict[str, list[int]]:
     """Passage ids, best first, by every method, from one retrieval of the question."""
     vector = bot._embedder.encode([question])[0]
-    ranked = fusion.retrieve(question, vector, bot._lexical, bot._dense, bot._catalog, k=200)
+    ranked = fusion.retrieve(question, vector, bot._store.lexical, bot._store.dense, bot._store, k=200)
     lexical = {r.passage_id: r.lexical_score for r in ranked if r.lexical_rank}
     dense = {r.passage_id: r.dense_score for r in ranked if r.dense_rank}
     out = {
@@ -74,7 +74,7 @@ def main() -> None:
         for q in questions:
             for method, ids in rankings(q.question, bot).items():
                 ids = ids[: max(KS)]
-                passages = bot._catalog.passages(ids)
+                passages = bot._store.passages(ids)
                 good = [evalset.is_right(q, passages[i].text, passages[i].doc_id) for i in ids]
                 for k in KS:
                     hits[method][k] += any(good[:k])

@@ -8,61 +8,45 @@ from types import TracebackType
 
 import numpy as np
 
-from qa import store
+from qa import stores
 from qa.answer import CANDIDATE_PASSAGES, Answerer, Weights
-from qa.catalog import Catalog
-from qa.dense import DenseIndex
 from qa.embedding import Embedder
 from qa.documents import scan_corpus
-from qa.errors import (
-    ArticleNotFoundError, EmptyQuestionError, IndexClosedError, IndexStoreError, IndexVersionError, QAError,
-)
+from qa.errors import ArticleNotFoundError, EmptyQuestionError, IndexClosedError, IndexVersionError
 from qa.features import Scored, sentence_features
-from qa.fusion import as_passages, retrieve
-from qa.indexer import build_index, verify_index
-from qa.lexical import LexicalIndex
-from qa.models import Answer, Article, ArticleInfo, CorpusChanges, Passage, Sentence
+from qa.fusion import as_passages
+from qa.indexer import MAX_ARTICLE_BYTES, Progress, verify_index
+from qa.models import Answer, Article, ArticleInfo, CorpusChanges, IndexReport, Passage, Sentence
 from qa.question import Question, analyze
+from qa.stores import Store, is_milvus, open_store
 
 __all__ = ["QA", "build_index", "open_index", "verify_index"]
-
-_OPEN_ATTEMPTS = 3
 
 
 class QA:
     """An open index: ask questions, search passages, read articles. Open it with `qa.open_index`."""
 
-    def __init__(self, index_dir: Path, weights: Path | None = None) -> None:
-        self.index_dir = index_dir
+    def __init__(self, location: str | Path, weights: Path | None = None) -> None:
         self._answerer = Answerer(Weights.load(weights) if weights is not None else None)
-        for attempt in range(_OPEN_ATTEMPTS):
-            manifest = store.read_manifest(index_dir)
-            try:
-                self._load(index_dir, manifest)
-                return
-            except IndexStoreError:
-                # A build published (and dropped the generation this open began with) meanwhile: open the new one.
-                if attempt + 1 == _OPEN_ATTEMPTS or store.read_manifest(index_dir).generation == manifest.generation:
-                    raise
-
-    def _load(self, index_dir: Path, manifest: store.Manifest) -> None:
-        generation = store.generation_dir(index_dir, manifest)
-        self.manifest = manifest
-        self._dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences)
-        self._lexical = LexicalIndex.load(generation / store.LEXICAL)
-        model_dir = store.model_dir(index_dir, manifest.model_fingerprint)
-        self._embedder = Embedder(model_dir)
-        if self._embedder.fingerprint != manifest.model_fingerprint:
-            raise IndexVersionError(
-                f"{index_dir} was embedded with another model than the one in {model_dir}; "
-                f"run `qa index --rebuild --index {index_dir}`"
-            )
-        self._catalog = Catalog(generation / store.CATALOG, readonly=True)  # last: the one load that needs closing
+        self._store: Store = open_store(location)
+        try:
+            self._embedder = Embedder(self._store.model_dir)
+            if self._embedder.fingerprint != self._store.model_fingerprint:
+                raise IndexVersionError(
+                    f"{location} was embedded with another model than the one in {self._store.model_dir}; "
+                    f"run `qa index --rebuild --index {location}`"
+                )
+        except BaseException:
+            self._store.close()
+            raise
+        self.location = self._store.location
+        self.index_dir = None if is_milvus(location) else Path(location)
+        self.manifest = getattr(self._store, "manifest", None)  # the index folder's manifest; None on Milvus
         self._closed = False
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ", ".join(f"{k}={v}" for k, v in self.counts.items())
-        return f"<QA {str(self.index_dir)!r} {self.manifest.generation} {state}>"
+        return f"<QA {self.location!r} {self.generation} {state}>"
 
     def ask(self, question: str) -> Answer:
         """Answer a question with a sentence quoted from the archive, or say that it holds no answer.
@@ -80,7 +64,7 @@ class QA:
         asked = analyze(_checked(question))
         self._check_open()
         passages, ranked = self._candidates(asked)
-        return self._answerer.answer(asked, list(passages.values()), ranked, self._catalog)
+        return self._answerer.answer(asked, list(passages.values()), ranked, self._store)
 
     def search(self, question: str, k: int = 10) -> list[Passage]:
         """The k passages that best match a question, BM25 and embedding rankings fused.
@@ -97,8 +81,7 @@ class QA:
         return list(self._passages(asked, vector, k).values())
 
     def _passages(self, question: Question, vector: np.ndarray, k: int) -> dict[int, Passage]:
-        ranked = retrieve(question.text, vector, self._lexical, self._dense, self._catalog, k=k)
-        return as_passages(ranked, self._catalog)
+        return as_passages(self._store.ranked(question.text, vector, k), self._store)
 
     def _candidates(self, question: str | Question) -> tuple[dict[int, Passage], list[Scored]]:
         """The fused passages of a question and its candidate sentences, ranked, read and combined, best
@@ -108,7 +91,7 @@ class QA:
         vector = self._embedder.encode([asked.text])[0]
         passages = self._passages(asked, vector, k=10)
         best = dict(list(passages.items())[:CANDIDATE_PASSAGES])
-        candidates = sentence_features(asked, vector, best, self._catalog, self._dense, self._lexical)
+        candidates = sentence_features(asked, vector, best, self._store, self._store, self._store)
         return passages, self._answerer.choose(asked, candidates)
 
     def article(self, doc_id: str) -> Article:
@@ -118,15 +101,15 @@ class QA:
             ArticleNotFoundError: no article has this id (a KeyError too).
         """
         self._check_open()
-        article = self._catalog.article(doc_id)
+        article = self._store.article(doc_id)
         if article is None:
-            raise ArticleNotFoundError(f"no article {doc_id!r} in {self.index_dir}; `qa list` shows their ids")
+            raise ArticleNotFoundError(f"no article {doc_id!r} in {self.location}; `qa list` shows their ids")
         return article
 
     def articles(self) -> list[ArticleInfo]:
         """Every article of the index, without its text, by date (undated last) then id."""
         self._check_open()
-        return self._catalog.article_list()
+        return self._store.article_list()
 
     def sentences(self, doc_id: str) -> list[Sentence]:
         """The sentences of an article, in order, with their offsets in its text.
@@ -135,17 +118,17 @@ class QA:
             ArticleNotFoundError: no article has this id (a KeyError too).
         """
         self._check_open()
-        found = self._catalog.sentences(doc_id)
-        if not found and self._catalog.article(doc_id) is None:
-            raise ArticleNotFoundError(f"no article {doc_id!r} in {self.index_dir}; `qa list` shows their ids")
+        found = self._store.sentences(doc_id)
+        if not found and self._store.article(doc_id) is None:
+            raise ArticleNotFoundError(f"no article {doc_id!r} in {self.location}; `qa list` shows their ids")
         return found
 
     def is_stale(self) -> bool:
-        """True when a build has published another generation since this index was opened (reopen it)."""
-        try:
-            return store.read_manifest(self.index_dir).generation != self.manifest.generation
-        except QAError:
-            return True
+        """True when a build has published another generation since this index was opened (reopen it).
+
+        Thread-safe, and cheap enough to ask often: it reads the manifest, or resolves a Milvus alias.
+        """
+        return self._store.latest_generation() != self._store.generation
 
     def corpus_changes(self, corpus_dir: str | Path) -> CorpusChanges:
         """The articles of a corpus folder that this index does not reflect, as `qa index` would find them.
@@ -159,13 +142,13 @@ class QA:
         """
         self._check_open()
         root = Path(corpus_dir)
-        indexed = self._catalog.content_hashes()
+        indexed = self._store.content_hashes()
         scan = scan_corpus(root)
         added, changed = [], []
         for raw in scan.articles:
             if raw.doc_id not in indexed:
                 try:
-                    newer = os.stat(root / raw.path).st_mtime >= self.manifest.built_at
+                    newer = os.stat(root / raw.path).st_mtime >= self._store.built_at
                 except OSError:
                     newer = True
                 if newer:
@@ -179,17 +162,27 @@ class QA:
     @property
     def counts(self) -> dict[str, int]:
         """How many articles, passages and sentences the index holds."""
-        return {"articles": self.manifest.articles, "passages": self.manifest.passages,
-                "sentences": self.manifest.sentences}
+        return self._store.counts()
+
+    @property
+    def generation(self) -> str:
+        """The name of the generation this QA reads (each build that changes the index publishes a new one)."""
+        return self._store.generation
+
+    @property
+    def model_name(self) -> str:
+        """The embedding model the index was built with."""
+        return self._store.model_name
 
     def close(self) -> None:
         """Release the index's files; any later call raises IndexClosedError. Closing twice is harmless."""
-        self._closed = True
-        self._catalog.close()
+        if not self._closed:
+            self._closed = True
+            self._store.close()
 
     def _check_open(self) -> None:
         if self._closed:
-            raise IndexClosedError(f"this QA over {self.index_dir} is closed; open it again with qa.open_index")
+            raise IndexClosedError(f"this QA over {self.location} is closed; open it again with qa.open_index")
 
     def __enter__(self) -> QA:
         return self
@@ -198,11 +191,13 @@ class QA:
         self.close()
 
 
-def open_index(index_dir: str | Path = "index", *, weights: str | Path | None = None) -> QA:
+def open_index(location: str | Path = "index", *, weights: str | Path | None = None) -> QA:
     """Open an index built by `build_index`: loads the model and both indexes once.
 
+    A QA may be shared by threads: `ask`, `search` and `article` can run concurrently.
+
     Args:
-        index_dir: the index folder.
+        location: an index folder, or a Milvus store: `milvus-lite:PATH.db` or `milvus://HOST:PORT[/PREFIX]`.
         weights: an answerer weights file to use instead of the shipped one (as `bench/fit_answerer.py`
             writes them); for experiments.
 
@@ -211,7 +206,44 @@ def open_index(index_dir: str | Path = "index", *, weights: str | Path | None = 
         CorruptIndexError: a file of the index is missing, truncated or unreadable.
         IndexVersionError: the index was written by another version of qa or another model.
     """
-    return QA(Path(index_dir), Path(weights) if weights is not None else None)
+    return QA(location, Path(weights) if weights is not None else None)
+
+
+def build_index(
+    corpus_dir: str | Path,
+    index_dir: str | Path = "index",
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    wait: float = 0.0,
+    max_article_bytes: int = MAX_ARTICLE_BYTES,
+) -> IndexReport:
+    """Index the articles of a corpus folder, reusing all that is unchanged since the last build.
+
+    Articles are compared by content hash: new and changed ones are split and embedded, removed ones
+    leave both indexes, unchanged ones are not touched. The new index is written beside the old one and
+    switched to in one step, so a crash at any point leaves the previous index usable.
+
+    Args:
+        corpus_dir: folder of .txt, .md, .html/.htm and .jsonl articles, read recursively.
+        index_dir: where the index lives; created if missing. A Milvus store (`milvus-lite:PATH.db`,
+            `milvus://HOST:PORT[/PREFIX]`) is updated in place, and rebuilt into new collections that an
+            alias switches to last (README: "The index on Milvus").
+        rebuild: start from scratch instead of updating.
+        progress: called as progress(stage, done, total) during long work.
+        wait: seconds to wait for another build of the same index folder to finish before giving up.
+        max_article_bytes: a file (or JSONL line) larger than this is skipped, with the reason.
+
+    Returns:
+        An IndexReport counting what was added, updated, removed, unchanged and skipped.
+
+    Raises:
+        CorpusError: the folder is missing or holds no readable article.
+        IndexLockedError: another build holds the index.
+        ModelUnavailableError: the embedding model is not installed.
+    """
+    return stores.build(corpus_dir, index_dir, rebuild=rebuild, progress=progress, wait=wait,
+                        max_article_bytes=max_article_bytes)
 
 
 def _checked(question: str) -> str:

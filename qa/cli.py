@@ -185,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("shell", choices=["bash", "zsh"])
     p.set_defaults(run=_completion)
+    _add_serve_and_store(sub)
     return parser
 
 
@@ -412,6 +413,58 @@ def _show(args: argparse.Namespace) -> int:
         print(printable(article.text[:start]) + marked + printable(article.text[end:]))
     else:
         print(printable(article.text))
+    return ANSWERED
+
+
+def _add_serve_and_store(sub: argparse._SubParsersAction) -> None:
+    """`qa serve`, and `--store URI` beside `--index DIR` wherever an index is read or written."""
+    for name in ("index", "ask", "search", "list", "show"):
+        sub.choices[name].add_argument(
+            "--store", dest="index", default=argparse.SUPPRESS, metavar="URI",
+            help="an index on Milvus instead of a folder: milvus-lite:PATH.db or milvus://HOST:19530[/PREFIX]",
+        )
+    p = sub.add_parser(
+        "serve", help="answer questions over HTTP (POST /ask, GET /search, /articles/ID, /stats, /docs)",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Serve the index over HTTP: POST /ask {\"question\": ...} or GET /ask?q=... returns the "
+        "Answer as JSON; GET /search?q=...&k=N, /articles/DOC_ID, /healthz, /stats; OpenAPI docs at /docs. "
+        "Binds 127.0.0.1 unless told otherwise; any other host needs a token (--token or QA_TOKEN), which "
+        "every request but /healthz must then send as `Authorization: Bearer TOKEN`. When a build publishes "
+        "a new generation, the server moves to it without failing a request in flight.\n\n"
+        "  qa serve --index index/\n"
+        "  QA_TOKEN=$(openssl rand -hex 16) qa serve --host 0.0.0.0 --store milvus://milvus:19530/news",
+    )
+    p.add_argument("--index", "--store", dest="index", default=None, metavar="DIR|URI",
+                   help="index folder or Milvus URI (default: $QA_INDEX, else ./index)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--token", default=os.environ.get("QA_TOKEN"),
+                   help="bearer token required of every request (default: $QA_TOKEN; needed beyond loopback)")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="deadline of each request; later ones get 504 (default: 10)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="requests answered at once, the others wait (default: one per core, at least 2)")
+    p.add_argument("--max-question", type=int, default=1000, metavar="CHARS",
+                   help="longest question accepted (default: 1000)")
+    p.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    p.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from qa.serve import Limits, check_binding, run
+    except ImportError as exc:
+        print(f"qa: error: qa serve needs its extra ({exc.name} is missing): pip install 'qa[serve]'", file=sys.stderr)
+        return FAILED
+    try:
+        check_binding(args.host, args.token)
+    except ValueError as exc:
+        return _usage("serve", str(exc))
+    limits = Limits(timeout=args.timeout, max_question=args.max_question)
+    if args.workers:
+        limits = Limits(timeout=args.timeout, max_question=args.max_question, workers=args.workers)
+    run(_index_dir(args), host=args.host, port=args.port, token=args.token, limits=limits,
+        access_log=not args.no_access_log)
     return ANSWERED
 
 
