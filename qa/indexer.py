@@ -16,7 +16,7 @@ from qa.dense import DenseIndex
 from qa.embedding import MODEL_NAME, Embedder, export_model, exported_fingerprint, model_fingerprint
 from qa.folder import BuildLock, IndexFolder, claim
 from qa.documents import MAX_ARTICLE_BYTES, RawArticle, parse_article, scan_corpus
-from qa.errors import CorpusError, DocumentError, IndexStoreError, IndexVersionError
+from qa.errors import CorpusError, DocumentError, IndexStoreError
 from qa.lexical import LexicalIndex, tokenize
 from qa.models import IndexCheck, IndexReport, SkippedFile
 from qa.passages import group_passages
@@ -103,7 +103,7 @@ def build_index(
 
         tick = time.perf_counter()
         batches = [changed[start : start + _BATCH] for start in range(0, len(changed), _BATCH)]
-        first = _prepare(batches[0], skipped, progress, 0, len(changed)) if batches else []
+        first = prepare_articles(batches[0], skipped, progress, 0, len(changed)) if batches else []
         stages["parse_split"] = time.perf_counter() - tick
         if len(batches) <= 1 and not first and len(skipped) - len(scan.skipped) == len(current):
             raise _nothing_readable(corpus_dir, skipped, skipped[len(scan.skipped)])  # first unreadable article
@@ -141,7 +141,7 @@ def build_index(
         embedded, inserted = 0, set()
         for number, batch in enumerate(batches):
             tick = time.perf_counter()
-            items = first if number == 0 else _prepare(batch, skipped, progress, number * _BATCH, len(changed))
+            items = first if number == 0 else prepare_articles(batch, skipped, progress, number * _BATCH, len(changed))
             stages["parse_split"] += time.perf_counter() - tick
             tick = time.perf_counter()
             texts = [item.article.text[s:e] for item in items for s, e in item.sentence_spans]
@@ -235,10 +235,11 @@ def verify_index(index_dir: str | Path = "index") -> IndexCheck:
     )
 
 
-def _prepare(
+def prepare_articles(
     raws: list[RawArticle], skipped: list[SkippedFile], progress: Progress | None, offset: int = 0, total: int = 0
 ) -> list[NewArticle]:
-    """Parse, split and tokenize new or changed articles; a bad one is skipped and reported."""
+    """Parse, split and tokenize new or changed articles; a bad one is skipped and reported. Every store's
+    build (this one, `qa.stores.milvus_build`) prepares articles here, so both index the same sentences."""
     items: list[NewArticle] = []
     total = total or len(raws)
     for done, raw in enumerate(raws, offset + 1):

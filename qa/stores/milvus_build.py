@@ -14,20 +14,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from qa import store
-from qa.documents import CorpusScan, RawArticle, parse_article, scan_corpus
+from qa.catalog import NewArticle
+from qa.documents import CorpusScan, scan_corpus
+from qa.indexer import prepare_articles
 from qa.embedding import DIM, MODEL_NAME, Embedder, export_model, exported_fingerprint, model_fingerprint
-from qa.errors import CorpusError, DocumentError
-from qa.lexical import tokenize
-from qa.models import Article, IndexReport, SkippedFile
-from qa.passages import group_passages
-from qa.sentences import split_sentences
+from qa.errors import CorpusError
+from qa.models import IndexReport
 from qa.stores.milvus import (
     SCHEMA_VERSION, TEXT_CHUNK, Location, all_rows, article_key, client_for, current_generation, expr, properties, release, row_id, translated,
 )
@@ -39,15 +37,6 @@ if TYPE_CHECKING:
 
 BATCH = 500  # rows per upsert
 KEEP_GENERATIONS = 2  # the current one and the one before, for readers still on it
-
-
-@dataclass
-class _Prepared:
-    article: Article
-    content_hash: str
-    spans: list[tuple[int, int]]
-    windows: list[tuple[int, int]]
-    tokens: list[list[str]]
 
 
 def build_milvus(
@@ -111,13 +100,13 @@ def _build(client: MilvusClient, location: Location, scan: CorpusScan, embedder:
 
         tick = time.perf_counter()
         skipped = list(scan.skipped)
-        items = _prepare(added + updated, skipped)
+        items = prepare_articles(added + updated, skipped, None)
         if not items and not old_hashes:
             raise CorpusError(f"{corpus_dir} holds no article qa can read ({len(skipped)} skipped)")
         stages["parse_split"] = time.perf_counter() - tick
 
         tick = time.perf_counter()
-        texts = [item.article.text[s:e] for item in items for s, e in item.spans]
+        texts = [item.article.text[s:e] for item in items for s, e in item.sentence_spans]
         vectors = embedder.encode(texts, progress=(lambda d, t: progress("embed", d, t)) if progress else None)
         stages["embed"] = time.perf_counter() - tick
 
@@ -159,26 +148,7 @@ def _build(client: MilvusClient, location: Location, scan: CorpusScan, embedder:
     )
 
 
-def _prepare(raws: list[RawArticle], skipped: list[SkippedFile]) -> list[_Prepared]:
-    """Parse, split and tokenize articles as the embedded index does (qa.indexer); bad ones are skipped."""
-    items: list[_Prepared] = []
-    for raw in raws:
-        try:
-            article = parse_article(raw)
-        except DocumentError as exc:
-            skipped.append(SkippedFile(path=raw.path, line=raw.line, reason=str(exc)))
-            continue
-        spans = split_sentences(article.text)
-        if not spans:
-            skipped.append(SkippedFile(path=raw.path, line=raw.line, reason="no sentence in the article's text"))
-            continue
-        windows = group_passages(spans)
-        passage_texts = [f"{article.title}\n{article.text[spans[a][0]:spans[b][1]]}" for a, b in windows]
-        items.append(_Prepared(article, raw.content_hash, list(spans), windows, tokenize(passage_texts)))
-    return items
-
-
-def _write(client: MilvusClient, names: dict[str, str], items: Sequence[_Prepared], vectors: np.ndarray,
+def _write(client: MilvusClient, names: dict[str, str], items: Sequence[NewArticle], vectors: np.ndarray,
            progress: Progress | None, old_rows: bool) -> None:
     """Write the articles' rows; old_rows: the collections may hold other versions of them, to delete after.
 
@@ -187,7 +157,7 @@ def _write(client: MilvusClient, names: dict[str, str], items: Sequence[_Prepare
     row = 0
     sentences: list[dict[str, Any]] = []
     passages: list[dict[str, Any]] = []
-    pending: list[_Prepared] = []
+    pending: list[NewArticle] = []
     switched = [0]  # articles whose new version readers see
 
     def flush_batch() -> None:
@@ -214,14 +184,14 @@ def _write(client: MilvusClient, names: dict[str, str], items: Sequence[_Prepare
     for done, item in enumerate(items, 1):
         a, h = item.article, item.content_hash
         first_row = row
-        for idx, (start, end) in enumerate(item.spans):
+        for idx, (start, end) in enumerate(item.sentence_spans):
             sentences.append({"id": row_id(a.doc_id, h, "s", idx), "doc_id": a.doc_id, "content_hash": h, "idx": idx,
                               "start": start, "end": end, "text": a.text[start:end], "dense": vectors[row].tolist()})
             row += 1
-        for idx, ((first, last), tokens) in enumerate(zip(item.windows, item.tokens)):
+        for idx, ((first, last), tokens) in enumerate(zip(item.passage_windows, item.passage_tokens)):
             mean = vectors[first_row + first:first_row + last + 1].mean(axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
-            start, end = item.spans[first][0], item.spans[last][1]
+            start, end = item.sentence_spans[first][0], item.sentence_spans[last][1]
             passages.append({
                 "id": row_id(a.doc_id, h, "p", idx), "doc_id": a.doc_id, "content_hash": h, "idx": idx,
                 "first": first, "last": last, "start": start, "end": end, "title": a.title,
@@ -234,7 +204,7 @@ def _write(client: MilvusClient, names: dict[str, str], items: Sequence[_Prepare
         progress("write", switched[0], len(items))
 
 
-def _article_rows(item: _Prepared) -> list[dict[str, Any]]:
+def _article_rows(item: NewArticle) -> list[dict[str, Any]]:
     a = item.article
     chunks = [a.text[i:i + TEXT_CHUNK] for i in range(0, len(a.text), TEXT_CHUNK)] or [""]
     return [
