@@ -304,10 +304,7 @@ def held_out_windows(data: Path, seed: int) -> list:
 def window_accuracy(folder: Path, model_file: str, examples) -> dict:  # type: ignore[no-untyped-def]
     """On windows holding an answer: how often the reader's best sentence is a right one; on the others,
     how often it says "none"; and the mean time to read one window."""
-    reader = qreader.Reader.__new__(qreader.Reader)
-    reader.folder = folder
-    reader._tokenizer = qreader._tokenizer(str(folder / qreader.TOKENIZER_FILE))
-    reader._session = qreader._session(str(folder / model_file), 1)
+    reader = qreader.Reader(folder, model_file=model_file)
     right = none_right = answered = unanswered = 0
     started = time.perf_counter()
     for i in range(0, len(examples), 8):

@@ -16,7 +16,6 @@ written by `bench/fit_answerer.py` with the command, sets and commit inside.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Any
 
 from qa.catalog import Catalog
 from qa.errors import ModelUnavailableError
-from qa.features import FEATURES, Scored
+from qa.features import FEATURES, Scored, sigmoid
 from qa.models import Answer, Candidate, Citation, Passage, Sentence, ShortAnswer
 from qa.question import OTHER, Question
 from qa.ranker import LinearModel, LinearRanker, Ranker
@@ -153,7 +152,7 @@ class Answerer:
         best = ranked[0]
         values = {**best.features, "score": best.score, "rank_score": best.rank_score,
                   "margin": min(best.score - ranked[1].score if len(ranked) > 1 else 1.0, 3.0)}
-        return _sigmoid(self.weights.calibration(values))
+        return sigmoid(self.weights.calibration(values))
 
     def answer(self, question: Question, passages: list[Passage], ranked: Sequence[Scored], catalog: Catalog) -> Answer:
         """Quote the best of the ranked sentences, or decline when it is not likely enough to answer.
@@ -215,10 +214,6 @@ class Answerer:
                 start += text.index(stripped)
                 return ShortAnswer(text=stripped, start=start, end=start + len(stripped))
         return None
-
-
-def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
 def _corroborating(best: Scored, short: ShortAnswer | None, ranked: Sequence[Scored], meta: dict) -> list[Citation]:

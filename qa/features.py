@@ -17,6 +17,7 @@ The reader (`qa.reader`) adds its own, for the sentences it reads: see `qa.answe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,7 +57,12 @@ class Scored:
     @property
     def probability(self) -> float:
         """The chance, by the answerer's final score, that this sentence holds the answer."""
-        return 1.0 / (1.0 + float(np.exp(-np.clip(self.score, -40.0, 40.0))))
+        return sigmoid(self.score)
+
+
+def sigmoid(z: float) -> float:
+    """Log-odds to a probability, clipped so that no score overflows."""
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
 def sentence_features(

@@ -15,7 +15,6 @@ training script, so the model is trained on exactly what it reads here.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -161,24 +160,25 @@ class Reader:
     """The shipped reading model, loaded once; `read` scores windows of sentences for a question.
 
     Args:
-        folder: a folder with reader.onnx, tokenizer.json and config.json (default: the weights inside qa).
+        folder: a folder with the model and tokenizer.json (default: the weights inside qa, whose
+            config.json and MODEL_CARD.md say how they were made).
         threads: ONNX Runtime intra-op threads.
+        model_file: the ONNX file in `folder` (bench/ compares fp32 with the shipped int8 this way).
 
     Raises:
         ModelUnavailableError: the reader's files are missing or unreadable.
     """
 
-    def __init__(self, folder: Path = WEIGHTS_DIR, threads: int = 1) -> None:
+    def __init__(self, folder: Path = WEIGHTS_DIR, threads: int = 1, model_file: str = MODEL_FILE) -> None:
         self.folder = Path(folder)
-        for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE):
+        for name in (model_file, TOKENIZER_FILE):
             if not (self.folder / name).is_file():
                 raise ModelUnavailableError(
                     f"the reading model is incomplete: {self.folder / name} is missing; reinstall qa "
                     "(the weights ship inside the package; `python -m bench.train_reader` makes them anew)"
                 )
-        self.config = json.loads((self.folder / CONFIG_FILE).read_text(encoding="utf-8"))
         self._tokenizer = _tokenizer(str(self.folder / TOKENIZER_FILE))
-        self._session = _session(str(self.folder / MODEL_FILE), threads)
+        self._session = _session(str(self.folder / model_file), threads)
 
     def read(self, question: str, windows: Sequence[Window]) -> list[Reading]:
         """Read each window with the question."""
