@@ -264,6 +264,19 @@ class Catalog:
         return out
 
     @_guarded
+    def title_keys(self, passage_ids: Sequence[int]) -> dict[int, int]:
+        """For each passage id, the key of its article's title vector: the id of the article's first sentence."""
+        if not passage_ids:
+            return {}
+        marks = ",".join("?" * len(passage_ids))
+        rows = self._db.execute(
+            f"""SELECT p.id, s.id FROM passages p JOIN sentences s ON s.doc_id = p.doc_id AND s.idx = 0
+                WHERE p.id IN ({marks})""",
+            list(passage_ids),
+        )
+        return dict(rows)
+
+    @_guarded
     def passages_of_sentences(self, sentence_ids: Sequence[int]) -> dict[int, list[int]]:
         """The ids of the passages holding each sentence (one, or two where windows overlap)."""
         if not sentence_ids:

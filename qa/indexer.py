@@ -125,15 +125,16 @@ def build_index(
         staging = folder.temp("staging")
         staging.mkdir()
         if previous:
-            old_catalog, dense = previous
+            old_catalog, dense, titles = previous
             catalog = old_catalog.copy_to(staging / store.CATALOG)
         else:
             catalog = Catalog(staging / store.CATALOG)
-            dense = DenseIndex.create()
+            dense, titles = DenseIndex.create(), DenseIndex.create()
         cleanup.callback(catalog.close)
         gone = removed + [raw.doc_id for raw in updated]
         gone_sentences, _ = catalog.delete_articles(gone)
         dense.remove(np.asarray(gone_sentences, dtype=np.int64))
+        titles.remove(np.asarray(gone_sentences, dtype=np.int64))  # keyed by each article's first sentence
         stages["catalog"] = time.perf_counter() - tick
 
         # In batches, so that memory holds one batch of articles, not the corpus: a JSONL of a million
@@ -147,14 +148,18 @@ def build_index(
             texts = [item.article.text[s:e] for item in items for s, e in item.sentence_spans]
             done = embedded
             vectors = embedder.encode(texts, progress=(lambda d, t: progress("embed", done + d, done + t)) if progress else None)
+            title_vectors = embedder.encode([item.article.title for item in items]) if items else []
             stages["embed"] = stages.get("embed", 0.0) + time.perf_counter() - tick
             tick = time.perf_counter()
             new_sentences, _ = catalog.insert_articles(items)
             dense.add(np.asarray(new_sentences, dtype=np.int64), vectors)
+            if items:
+                firsts = np.cumsum([0] + [len(item.sentence_spans) for item in items[:-1]])
+                titles.add(np.asarray(new_sentences, dtype=np.int64)[firsts], title_vectors)
             stages["catalog"] += time.perf_counter() - tick
             embedded += len(texts)
             inserted |= {item.article.doc_id for item in items}
-            first = items = texts = vectors = []  # type: ignore[assignment]  # let the batch go
+            first = items = texts = vectors = title_vectors = []  # type: ignore[assignment]  # let the batch go
         failed = {raw.doc_id for raw in changed} - inserted
         if len(failed) == len(current):
             catalog.close()
@@ -165,6 +170,7 @@ def build_index(
         if progress:
             progress("write", 0, 3)
         dense.save(staging / store.DENSE)
+        titles.save(staging / store.TITLES)
         stages["faiss"] = time.perf_counter() - tick
         if progress:
             progress("write", 1, 3)
@@ -262,8 +268,9 @@ def prepare_articles(
 
 def _open_previous(
     folder: IndexFolder, fingerprint: str, damaged: dict[str, str]
-) -> tuple[tuple[Catalog, DenseIndex] | None, str | None]:
-    """The current generation's catalog and vectors to build on, or None and the reason to start from scratch."""
+) -> tuple[tuple[Catalog, DenseIndex, DenseIndex] | None, str | None]:
+    """The current generation's catalog, sentence and title vectors to build on, or None and the reason to
+    start from scratch."""
     if folder.problem:
         if "format" in folder.problem or "differently" in folder.problem:
             return None, f"{folder.problem}: rebuilding it from scratch"
@@ -279,7 +286,8 @@ def _open_previous(
             return None, f"{folder.path / name} {problem}; building from scratch"
     try:
         dense = DenseIndex.load(gen / store.DENSE, expected=manifest.sentences)
-        return (Catalog(gen / store.CATALOG, readonly=True), dense), None
+        titles = DenseIndex.load(gen / store.TITLES, expected=manifest.articles)
+        return (Catalog(gen / store.CATALOG, readonly=True), dense, titles), None
     except IndexStoreError as exc:
         return None, f"the previous index could not be read ({exc}); building from scratch"
 

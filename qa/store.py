@@ -37,12 +37,13 @@ from qa.errors import CorruptIndexError, IndexNotFoundError, IndexVersionError
 SCHEMA_VERSION = 2  # 2: checksums and owned names in the manifest, the previous generation kept
 # Bump when reading, cleaning, splitting or tokenizing articles changes what it produces: an index built
 # the old way is then rebuilt from scratch, since unchanged files would otherwise keep their old sentences.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"  # 3: a vector per article title (titles.faiss)
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 MODEL_DIR = "model"  # the index's ONNX copy of the model lives in model-<fingerprint>/ (see model_dir)
 CATALOG = "catalog.sqlite"
 DENSE = "sentences.faiss"
+TITLES = "titles.faiss"  # one vector per article title, keyed by the id of the article's first sentence
 LEXICAL = "bm25"
 VERIFY_AT_OPEN = 128 * 2**20
 """Files up to this size are checked against their checksum each time an index is opened (sha256 reads
@@ -140,7 +141,7 @@ def read_manifest(index_dir: Path, name: str = MANIFEST) -> Manifest:
         ) from None
     if manifest.pipeline_version != PIPELINE_VERSION:
         raise IndexVersionError(
-            f"{index_dir} was built by a qa that reads and splits articles differently; "
+            f"{index_dir} was built by a qa that reads, splits or embeds articles differently; "
             f"run `qa index --rebuild --index {index_dir}`"
         )
     return manifest

@@ -51,6 +51,7 @@ class EmbeddedStore:
         self.model_fingerprint = manifest.model_fingerprint
         self.built_at = manifest.built_at
         self.dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences)
+        self.titles = DenseIndex.load(generation / store.TITLES, expected=manifest.articles)
         self.lexical = LexicalIndex.load(generation / store.LEXICAL)
         self.model_dir = store.model_dir(self.index_dir, manifest.model_fingerprint)
         self.catalog = Catalog(generation / store.CATALOG, readonly=True)  # last: the one load that needs closing
@@ -66,7 +67,11 @@ class EmbeddedStore:
             return None
 
     def ranked(self, question: str, vector: np.ndarray, k: int) -> list[Ranked]:
-        return retrieve(question, vector, self.lexical, self.dense, self, k=k)
+        return retrieve(question, vector, self.lexical, self.dense, self, k=k, titles=self.titles)
+
+    def title_keys(self, passage_ids: Sequence[int]) -> dict[int, int]:
+        with self._lock:
+            return self.catalog.title_keys(passage_ids)
 
     def passages_of_sentences(self, sentence_ids: Sequence[int]) -> dict[int, list[int]]:
         with self._lock:
