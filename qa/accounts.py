@@ -7,11 +7,13 @@ A sentence of another article is an account when
 1. the question asks for a typed value (a count, a date, a name, a place, a duration) and the sentence's
    typed short answer (`qa.spans.best_span`, as for the answer itself), normalised, differs from the
    answer's (`same_value`: "at least 155" is "155", "two" is "2", "Lin Jian" is "Jian");
-2. it is a likely answer in its own right (`ACCOUNT_PROBABILITY`, the answerer's own probability) and about
+2. the sentence does not take that value back ("not the eight mln dlrs", "corrects ... from 65 mln");
+   it is a likely answer in its own right (`ACCOUNT_PROBABILITY`, the answerer's own probability) and about
    the same thing (the corroboration test: the question's words or a close embedding);
-3. neither the answer's article nor a corroborating one also states that value: then it is another fact of
-   the same story ("two captured" beside "155 fighting"), not another account of this one;
-4. its article does not itself state the answer's value (it would corroborate).
+3. no sentence of the answer's article or of a corroborating one states that value without the answer's:
+   then it is another fact of the same story ("two captured" beside "155 fighting"), not another account
+   of this one. A sentence that states both ("125.5 mln dlrs of debt and not 25.5 mln") is a correction,
+   and does not count.
 One entry per distinct value, the likeliest sentence first; other articles with that value corroborate it.
 """
 
@@ -105,6 +107,20 @@ def _fmt(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
+_CORRECTION = re.compile(r"\b(?:correct\w*|revis\w*|amend\w*|chang\w*|cut|raised|lowered|updat\w*)\b", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:not|instead of|rather than)\s+(?:(?:the|a|an|about|some)\s+)?(?:[A-Za-z]+\s+)?$", re.IGNORECASE)
+_REPLACED = re.compile(r"\bfrom\s+(?:(?:the|a|an|about|some)\s+)?$", re.IGNORECASE)
+
+
+def retracted(sentence: str, start: int) -> bool:
+    """Whether the value at `start` is one the sentence takes back: "not the eight mln dlrs", "not April
+    28", "corrects the amount of debt from 65 mln dlrs", "revised to 1.2 billion from 1.1 billion"."""
+    before = sentence[:start]
+    if _NEGATED.search(before):
+        return True
+    return bool(_REPLACED.search(before) and _CORRECTION.search(before))
+
+
 def find_accounts(
     question: Question,
     best: Scored,
@@ -112,7 +128,7 @@ def find_accounts(
     agreeing: Sequence[str],
     ranked: Sequence[Scored],
     cite: Callable[[Scored], Citation],
-    article_text: Callable[[str], str],
+    article_sentences: Callable[[str], Sequence[str]],
     same_topic: Callable[[Scored], bool],
 ) -> list[Account]:
     """The other accounts of what was asked: one per distinct value, likeliest first.
@@ -123,7 +139,7 @@ def find_accounts(
         agreeing: doc ids of the answer's article and the corroborating ones.
         ranked: every candidate sentence, best first.
         cite: a sentence's citation.
-        article_text: an article's cleaned text, by doc id.
+        article_sentences: an article's sentences, by doc id.
         same_topic: whether a sentence is about the same thing as the answer (the corroboration test).
     """
     if question.kind not in TYPED_KINDS or short is None:
@@ -133,22 +149,20 @@ def find_accounts(
         return []
     accounts: list[tuple[tuple[str, ...], Scored, ShortAnswer]] = []
     seconds: dict[int, list[Citation]] = {}
-    answer_states = _stating(best.sentence.text, short, question.kind)
+    answer_states = _stating(best.sentence.text, short, question.kind, loose=True)
     for s in ranked:
         doc = s.sentence.doc_id
         if doc in agreeing or s.probability < ACCOUNT_PROBABILITY or not same_topic(s):
             continue
         span = best_span(s.sentence.text, question.text, question.kind)
-        if span is None:
+        if span is None or retracted(s.sentence.text, span.start):
             continue
         value = normalised(span.text, question.kind)
         if not value or same_value(value, answer_value):
             continue
-        if answer_states(article_text(doc)):
-            continue  # this article also gives the answer's value: it agrees
         marked = ShortAnswer(text=span.text, start=span.start, end=span.end)
         states = _stating(s.sentence.text, marked, question.kind)
-        if any(states(article_text(d)) for d in agreeing):
+        if any(states(text) and not answer_states(text) for d in agreeing for text in article_sentences(d)):
             continue
         known = next((i for i, (v, _, _) in enumerate(accounts) if same_value(v, value)), None)
         if known is not None:
@@ -165,9 +179,10 @@ def find_accounts(
     ]
 
 
-def _stating(sentence: str, span: ShortAnswer, kind: str) -> Callable[[str], bool]:
+def _stating(sentence: str, span: ShortAnswer, kind: str, loose: bool = False) -> Callable[[str], bool]:
     """A test of whether a text states this value about the same thing: the value ("155", "two"), then
-    within three words the word that follows it in the sentence ("Chinese"), when one does."""
+    within three words the word that follows it in the sentence ("Chinese"), when one does (and `loose`
+    is not asked)."""
     value = span.text
     if kind in (COUNT, DURATION):
         numbers = re.findall(r"\d[\d,.]*\d|\d", value)
@@ -178,7 +193,7 @@ def _stating(sentence: str, span: ShortAnswer, kind: str) -> Callable[[str], boo
     else:
         core = rf"(?<!\w){re.escape(value)}(?!\w)"
     following = re.match(r"[\s-]+([A-Za-z][\w-]*)", sentence[span.end:])
-    if following and following.group(1).lower() not in _FUNCTION_WORDS:
+    if following and following.group(1).lower() not in _FUNCTION_WORDS and not loose:
         core += rf"\W+(?:\w+\W+){{0,2}}?{re.escape(following.group(1))}\b"
     pattern = re.compile(core, re.IGNORECASE)
     return lambda text: bool(pattern.search(text))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.accounts import find_accounts
+from qa.accounts import find_accounts, retracted
 from qa.catalog import Catalog
 from qa.errors import ModelUnavailableError
 from qa.features import FEATURES, Scored, sigmoid
@@ -183,17 +183,16 @@ class Answerer:
                           candidates=candidates, related=related)
         short = self.short_answer(question, best)
         corroborating = _corroborating(best, short, ranked, meta)
-        texts: dict[str, str] = {}
+        texts: dict[str, list[str]] = {}
 
-        def article_text(doc_id: str) -> str:
+        def article_sentences(doc_id: str) -> list[str]:
             if doc_id not in texts:
-                article = catalog.article(doc_id)
-                texts[doc_id] = article.text if article is not None else ""
+                texts[doc_id] = [s.text for s in catalog.sentences(doc_id)]
             return texts[doc_id]
 
         accounts = find_accounts(
             question, best, short, [best.sentence.doc_id, *(c.doc_id for c in corroborating)], ranked,
-            cite=lambda s: _citation(s.sentence, meta), article_text=article_text,
+            cite=lambda s: _citation(s.sentence, meta), article_sentences=article_sentences,
             same_topic=lambda s: _same_topic(s, best),
         )
         return Answer(
@@ -245,7 +244,9 @@ def _corroborating(best: Scored, short: ShortAnswer | None, ranked: Sequence[Sco
             same = similarity >= SAME_FACT_SIMILARITY
         else:
             # the same value, in a sentence about the same thing: "155 Chinese soldiers" for "155 Chinese nationals"
-            same = bool(repeats.search(s.sentence.text)) and _same_topic(s, best)
+            # a sentence that takes the value back ("corrects ... from 65 mln") does not state it
+            same = any(not retracted(s.sentence.text, m.start()) for m in repeats.finditer(s.sentence.text)) and (
+                _same_topic(s, best))
         if same:
             found[s.sentence.doc_id] = _citation(s.sentence, meta)
     return list(found.values())
