@@ -115,15 +115,22 @@ def resolve(question: str, previous: Turn | None) -> str | None:
         noun = _counted(before)
         if noun:
             resolved = _BARE_HOW_MANY.sub(lambda m: f"how {m.group(1)} {noun} ", resolved, count=1)
-    person = _person(previous)
-    if person:
-        resolved = _PERSON.sub(lambda m: f"{person}'s" if m.group(1).lower() in ("his", "hers") else person, resolved)
     # a follow-up that names its own subject ("what did China say about it?") asks about the earlier
     # topic, not the earlier speaker: Zelensky's name would pull back Zelensky's own sentences
     topic = _topic(before, drop=_names(before) if analyze(text).entities else ())
+    unresolved = False
+    if _PERSON.search(resolved):
+        person = _person(previous)
+        if person:
+            resolved = _PERSON.sub(lambda m: f"{person}'s" if m.group(1).lower() in ("his", "hers") else person, resolved)
+        else:
+            unresolved = True  # "he" after "which country's president...": the topic words go along
+    named = _named_thing(previous)
+    if _IT.search(resolved) and named:
+        resolved = _IT.sub(lambda m: f"{named}'s" if m.group(0).lower() == "its" else named, resolved)
     if topic and _THING.search(resolved):
         resolved = _THING.sub(lambda m: f"{topic}'s" if m.group(0).lower() in ("their", "its") else topic, resolved)
-    if _BARE_WH.match(resolved) or (resolved == text and text.lower().startswith("and ")):
+    if unresolved or _BARE_WH.match(resolved) or (resolved == text and text.lower().startswith("and ")):
         missing = [w for w in topic.split() if w.lower() not in resolved.lower()] if topic else []
         if missing:
             resolved = f"{resolved.rstrip(' ?')} {' '.join(missing)}?"
@@ -151,12 +158,36 @@ def _counted(before: str) -> str | None:
 
 
 def _person(previous: Turn) -> str | None:
+    """Who "he" or "she" is: the person a "who" question was answered with, else the previous question's
+    first name ("how many did Zelensky claim?" -> "what did he say?"), unless it asked "which/what"."""
     answer = previous.answer
-    asked = analyze(answer.resolved or previous.question)
-    if answer.found and answer.short_answer is not None and asked.kind == NAME:
+    before = answer.resolved or previous.question
+    if answer.found and answer.short_answer is not None and _ASKS_PERSON.search(before):
         return answer.short_answer.text
-    names = _names(answer.resolved or previous.question)
-    return names[0] if names else None
+    names = _names(before)
+    # "which country's president ...?" names a country, not the person "he" is
+    return names[0] if names and not re.match(r"\s*(?:which|what)\b", before, re.IGNORECASE) else None
+
+
+def _named_thing(previous: Turn) -> str | None:
+    """What "it" is after "which company / airline ...?" or "who may downgrade ...?": the name it was
+    answered with."""
+    answer = previous.answer
+    before = answer.resolved or previous.question
+    if (answer.found and answer.short_answer is not None and analyze(before).kind == NAME
+            and (_ASKS_THING.search(before) or re.match(r"\s*who\b", before, re.IGNORECASE))):
+        return answer.short_answer.text
+    return None
+
+
+_PERSON_NOUNS = (r"person|people|man|woman|official|leader|minister|president|spokes\w+|soldier|player|chairman|"
+                 r"chief|executive|ceo|director|secretary|governor|mayor|judge|general|commander|founder|head")
+# "which president", "what Ukrainian official"; not "which country's president", which asks for a country
+_ASKS_PERSON = re.compile(rf"^\s*who\b|\b(?:which|what)\s+(?:(?![\w-]*['’]s\b)[\w'’-]+\s+){{0,2}}?(?:{_PERSON_NOUNS})\b",
+                          re.IGNORECASE)
+_ASKS_THING = re.compile(rf"^\s*(?:which|what)\s+(?!(?:did|do|does|is|are|was|were|will|has|have|had)\b)"
+                         rf"(?!(?:[\w'’-]+\s+){{0,2}}?(?:{_PERSON_NOUNS})\b)[\w'’-]+", re.IGNORECASE)
+_IT = re.compile(r"\b(it|its)\b", re.IGNORECASE)
 
 
 def _topic(before: str, drop: tuple[str, ...] = ()) -> str:
