@@ -10,8 +10,8 @@ A sentence of another article is an account when
    (`same_value`: "at least 155" is "155", "two" is "2", "Lin Jian" is "Jian");
 2. the sentence does not take that value back ("not the eight mln dlrs", "corrects ... from 65 mln");
    it is a likely answer in its own right (`ACCOUNT_PROBABILITY`, `ACCOUNT_SHARE`: the answerer's own
-   probability) and about
-   the same thing (the corroboration test: the question's words or a close embedding);
+   probability) and about the same thing (the corroboration test: the question's words or a close
+   embedding);
 3. no sentence of the answer's article or of a corroborating one states that value without the answer's:
    then it is another fact of the same story ("two captured" beside "155 fighting"), not another account
    of this one. A sentence that states both ("125.5 mln dlrs of debt and not 25.5 mln") is a correction,
