@@ -567,7 +567,7 @@ async def test_other_accounts_show_under_the_answer_and_open_their_article(corpu
 
         texts = [shown(w) for w in exchange.query(Static)]
         assert "Other accounts:" in texts
-        [link] = [w for w in exchange.query(SourceLink) if shown(w).startswith("› 51 (Russian media identified)")]
+        [link] = [w for w in exchange.query(SourceLink) if shown(w).startswith("› 51 (Russian media identified; 2025-04-12)")]
         assert link.article is not None and link.article.doc_id.startswith("000")
 
 

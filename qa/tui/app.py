@@ -25,7 +25,6 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 
 import qa
-from qa.conversation import Conversation
 from qa.display import printable
 from qa.tui.export import quote_with_citation, session_json, session_markdown
 from qa.tui.widgets import Exchange, HelpScreen, QuestionInput, Reader, SaveScreen, SourceLink
@@ -69,7 +68,7 @@ class QAApp(App[int]):
         self.index_dir = Path(index_dir)
         self.history_file = Path(history_file) if history_file else None
         self.bot: qa.QA | None = None
-        self.thread: Conversation | None = None  # follow-ups are read against it; ctrl+n or /new starts another
+        self.thread: qa.Conversation | None = None  # follow-ups are read against it; ctrl+n or /new starts another
         self._bot_lock = threading.Lock()
         self._changes_said = ""
 

@@ -198,9 +198,10 @@ def _answer_widgets(answer: qa.Answer, articles: dict[str, qa.Article]) -> Itera
         yield Static("Other accounts:", classes="heading")
     for account in answer.accounts:
         where = account.citation
+        # who and when first: the line is clipped at the terminal's width, the sentence is in the reader
+        said = "; ".join(_line(part) for part in (str(account.speaker) if account.speaker else None, where.date) if part)
         label = Text.assemble(
-            "› ", (printable(account.value.text), "bold"),
-            (f" ({_line(str(account.speaker))})" if account.speaker else "", "italic"), ": “",
+            "› ", (printable(account.value.text), "bold"), (f" ({said})" if said else "", "italic"), ": “",
             _line(account.sentence), "” ", (_line(where.title), "italic"), _where(where, articles.get(where.doc_id)),
         )
         yield SourceLink(label, articles.get(where.doc_id), where.start, where.end, classes="link")
