@@ -23,7 +23,9 @@ from qa.errors import (
     QuestionError,
     UnsupportedFormatError,
 )
+from qa.conversation import Conversation, Turn
 from qa.models import (
+    Account,
     Answer,
     Article,
     ArticleInfo,
@@ -36,12 +38,13 @@ from qa.models import (
     Sentence,
     ShortAnswer,
     SkippedFile,
+    Speaker,
 )
 
 __all__ = [
     "QA", "build_index", "open_index", "verify_index", "BUILD_STAGES",
     "Answer", "Article", "ArticleInfo", "Candidate", "Citation", "CorpusChanges", "IndexCheck", "IndexReport", "Passage", "Sentence", "ShortAnswer",
-    "SkippedFile",
+    "SkippedFile", "Account", "Speaker", "Conversation", "Turn",
     "QAError", "CorpusError", "DocumentError", "UnsupportedFormatError", "EncodingError", "MalformedRecordError",
     "EmptyDocumentError", "IndexStoreError", "IndexNotFoundError", "CorruptIndexError", "IndexVersionError",
     "IndexLockedError", "IndexClosedError", "ArticleNotFoundError", "QuestionError", "EmptyQuestionError", "ModelUnavailableError",

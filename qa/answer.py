@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qa.accounts import find_accounts, retracted
 from qa.catalog import Catalog
 from qa.errors import ModelUnavailableError
 from qa.features import FEATURES, Scored, sigmoid
@@ -181,6 +182,19 @@ class Answerer:
             return Answer(question=question.text, found=False, message=NO_ANSWER, confidence=round(sure, 4),
                           candidates=candidates, related=related)
         short = self.short_answer(question, best)
+        corroborating = _corroborating(best, short, ranked, meta)
+        texts: dict[str, list[str]] = {}
+
+        def article_sentences(doc_id: str) -> list[str]:
+            if doc_id not in texts:
+                texts[doc_id] = [s.text for s in catalog.sentences(doc_id)]
+            return texts[doc_id]
+
+        accounts = find_accounts(
+            question, best, short, [best.sentence.doc_id, *(c.doc_id for c in corroborating)], ranked,
+            cite=lambda s: _citation(s.sentence, meta), article_sentences=article_sentences,
+            same_topic=lambda s: _same_topic(s, best),
+        )
         return Answer(
             question=question.text,
             found=True,
@@ -189,7 +203,8 @@ class Answerer:
             short_answer=short,
             confidence=round(sure, 4),
             citation=citation,
-            corroborating=_corroborating(best, short, ranked, meta),
+            corroborating=corroborating,
+            accounts=accounts,
             candidates=candidates,
             related=related,
         )
@@ -229,12 +244,17 @@ def _corroborating(best: Scored, short: ShortAnswer | None, ranked: Sequence[Sco
             same = similarity >= SAME_FACT_SIMILARITY
         else:
             # the same value, in a sentence about the same thing: "155 Chinese soldiers" for "155 Chinese nationals"
-            same = bool(repeats.search(s.sentence.text)) and (
-                s.features["coverage_context"] >= SAME_TOPIC_COVERAGE or similarity >= SAME_TOPIC_SIMILARITY
-            )
+            # a sentence that takes the value back ("corrects ... from 65 mln") does not state it
+            same = any(not retracted(s.sentence.text, m.start()) for m in repeats.finditer(s.sentence.text)) and (
+                _same_topic(s, best))
         if same:
             found[s.sentence.doc_id] = _citation(s.sentence, meta)
     return list(found.values())
+
+
+def _same_topic(s: Scored, best: Scored) -> bool:
+    """Is a sentence about the same thing as the answer: the question's words, or a close embedding."""
+    return s.features["coverage_context"] >= SAME_TOPIC_COVERAGE or float(s.vector @ best.vector) >= SAME_TOPIC_SIMILARITY
 
 
 def _core(text: str) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 
 from qa import stores
 from qa.answer import CANDIDATE_PASSAGES, Answerer, Weights
+from qa.conversation import Conversation
 from qa.embedding import Embedder
 from qa.documents import scan_corpus
 from qa.errors import ArticleNotFoundError, EmptyQuestionError, IndexClosedError, IndexVersionError
@@ -65,6 +66,12 @@ class QA:
         self._check_open()
         passages, ranked = self._candidates(asked)
         return self._answerer.answer(asked, list(passages.values()), ranked, self._store)
+
+    def conversation(self) -> Conversation:
+        """A thread of questions: its `ask` reads a follow-up ("and how many were killed?", "what did China
+        say about it?") against the earlier turns before asking it (see `qa.conversation`)."""
+        self._check_open()
+        return Conversation(self)
 
     def search(self, question: str, k: int = 10) -> list[Passage]:
         """The k passages that best match a question, BM25 and embedding rankings fused.

@@ -299,6 +299,8 @@ def _print_answer(bot: QA, answer: Answer, top: int) -> None:
               f"characters {other.start}-{other.end}")
         if sentence:
             print(f"              “{printable(clip(sentence, 200))}”")
+    if answer.accounts:
+        _print_accounts(answer)
     if top > 1:
         seen = {answer.citation.doc_id}
         others = []
@@ -314,6 +316,19 @@ def _print_answer(bot: QA, answer: Answer, top: int) -> None:
             found = len(others) + 1
             print(f"\n(only {found} article{'s' if found > 1 else ''} among the sentences qa considered)",
                   file=sys.stderr)
+
+
+def _print_accounts(answer: Answer) -> None:
+    print("\nOther accounts:")
+    for account in answer.accounts:
+        who = f" ({printable(str(account.speaker), one_line=True)})" if account.speaker else ""
+        c = account.citation
+        dated = ", ".join(printable(x, one_line=True) for x in (c.source, c.date) if x)
+        print(f"  {printable(account.value.text, one_line=True)}{who}: {printable(c.title, one_line=True)}"
+              f"{f' ({dated})' if dated else ''} [{printable(c.doc_id, one_line=True)}], characters {c.start}-{c.end}")
+        print(f"    “{printable(clip(account.sentence, 200))}”")
+        for other in account.corroborating:
+            print(f"    also in: {printable(other.title, one_line=True)} [{printable(other.doc_id, one_line=True)}]")
 
 
 def _print_citation(c: Citation) -> None:

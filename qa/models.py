@@ -110,6 +110,31 @@ class Candidate(_Frozen):
     citation: Citation
 
 
+class Speaker(_Frozen):
+    """Who a sentence says its statement comes from: `sentence[start:end] == name`, with the reporting verb."""
+
+    name: str = Field(description="the name or organisation, verbatim: 'Russian media', 'Lin Jian'")
+    verb: str = Field(description="the reporting verb, verbatim: 'identified', 'said', 'according to'")
+    start: int
+    end: int
+
+    def __str__(self) -> str:
+        return f"according to {self.name}" if self.verb.lower() == "according to" else f"{self.name} {self.verb}"
+
+
+class Account(_Frozen):
+    """Another article's account of what was asked, with a value that differs from the answer's."""
+
+    value: ShortAnswer = Field(description="the differing value, marked inside `sentence`")
+    sentence: str
+    citation: Citation
+    speaker: Speaker | None = Field(default=None, description="who the sentence attributes it to, when it names one")
+    score: float = Field(description="the answerer's probability that this sentence answers the question")
+    corroborating: list[Citation] = Field(
+        default_factory=list, description="further articles whose sentences give this same value"
+    )
+
+
 class Answer(_Frozen):
     """The reply to a question: a quoted sentence with its citation, or a plain "no answer"."""
 
@@ -123,6 +148,12 @@ class Answer(_Frozen):
     corroborating: list[Citation] = Field(
         default_factory=list, description="other articles whose sentences state the same fact"
     )
+    accounts: list[Account] = Field(
+        default_factory=list, description="other articles giving a different value for what was asked, one per value"
+    )
+    resolved: str | None = Field(
+        default=None, description="the question as a conversation read it against earlier turns, when that changed it"
+    )
     candidates: list[Candidate] = Field(default_factory=list, description="other sentences considered")
     related: list[Passage] = Field(default_factory=list, description="the closest passages retrieved")
 
@@ -131,7 +162,8 @@ class Answer(_Frozen):
         where = f"{self.citation.doc_id}:{self.citation.start}-{self.citation.end}" if self.citation else None
         short = self.short_answer.text if self.short_answer else None
         return (f"Answer(found={self.found}, confidence={self.confidence:.2f}, short_answer={short!r}, "
-                f"sentence={_short(self.sentence)!r}, citation={where!r}, corroborating={len(self.corroborating)})")
+                f"sentence={_short(self.sentence)!r}, citation={where!r}, corroborating={len(self.corroborating)}"
+                + (f", accounts={len(self.accounts)}" if self.accounts else "") + ")")
 
     __str__ = __repr__
 

@@ -92,6 +92,21 @@ def test_also_in_quotes_the_corroborating_sentence(bot: qa.QA, default_index: Pa
         assert f"“{bot.article(other.doc_id).text[other.start:other.end]}”" in out
 
 
+def test_other_accounts_are_printed_under_the_answer_and_in_the_json(default_index: Path,
+                                                                     capsys: pytest.CaptureFixture[str]):
+    question = "How many Chinese nationals are fighting for Russia?"
+    main(["ask", question, "--index", str(default_index)])
+    out = capsys.readouterr().out
+    answer_part, accounts_part = out.split("\nOther accounts:\n")
+    assert "155" in answer_part
+    assert accounts_part.startswith("  51 (Russian media identified): 51 Chinese nationals reportedly join")
+    assert "“Russian media have identified 51 Chinese nationals" in accounts_part
+
+    main(["ask", question, "--index", str(default_index), "--json"])
+    [account] = json.loads(capsys.readouterr().out)["accounts"]
+    assert account["value"]["text"] == "51" and account["speaker"]["name"] == "Russian media"
+
+
 def test_an_unquoted_question_is_one_question(default_index: Path, capsys: pytest.CaptureFixture[str]):
     code = main(["ask", "Who", "is", "the", "spokesperson", "of", "China's", "foreign", "ministry", "--index",
                  str(default_index), "--json"])

@@ -16,7 +16,7 @@ def test_public_names():
     assert sorted(qa.__all__) == sorted([
         "QA", "build_index", "open_index", "verify_index", "BUILD_STAGES",
         "Answer", "Article", "ArticleInfo", "Candidate", "Citation", "CorpusChanges", "IndexCheck", "IndexReport", "Passage", "Sentence", "ShortAnswer",
-        "SkippedFile",
+        "SkippedFile", "Account", "Speaker", "Conversation", "Turn",
         "QAError", "CorpusError", "DocumentError", "UnsupportedFormatError", "EncodingError", "MalformedRecordError",
         "EmptyDocumentError", "IndexStoreError", "IndexNotFoundError", "CorruptIndexError", "IndexVersionError",
         "IndexLockedError", "IndexClosedError", "ArticleNotFoundError", "QuestionError", "EmptyQuestionError", "ModelUnavailableError",

@@ -559,3 +559,31 @@ async def test_questions_typed_in_one_burst_stay_apart(corpus_dir: Path, default
         assert [e.question for e in pilot.app.query(Exchange)] == ["who is Lin Jian",
                                                                    "who captured two Chinese soldiers"]
         assert pilot.app.query_one(QuestionInput).value == ""
+
+
+async def test_other_accounts_show_under_the_answer_and_open_their_article(corpus_dir: Path, default_index: Path) -> None:
+    async with QAApp(corpus_dir, default_index).run_test(size=SIZE) as pilot:
+        exchange = await ask(pilot, "How many Chinese nationals are fighting for Russia?")
+
+        texts = [shown(w) for w in exchange.query(Static)]
+        assert "Other accounts:" in texts
+        [link] = [w for w in exchange.query(SourceLink) if shown(w).startswith("› 51 (Russian media identified; 2025-04-12)")]
+        assert link.article is not None and link.article.doc_id.startswith("000")
+
+
+async def test_a_follow_up_is_read_against_the_thread_until_a_new_one(corpus_dir: Path, default_index: Path) -> None:
+    async with QAApp(corpus_dir, default_index).run_test(size=SIZE) as pilot:
+        await ask(pilot, "How many Chinese nationals are fighting for Russia?")
+        follow_up = await ask(pilot, "and how many were killed?")
+        assert follow_up.answer.resolved == "how many Chinese nationals were killed?"
+        assert "read as: how many Chinese nationals were killed?" in [shown(w) for w in follow_up.query(Static)]
+        assert "Rui Zhao" in follow_up.answer.sentence
+
+        await pilot.press("ctrl+n")
+        alone = await ask(pilot, "and how many were killed?")
+        assert alone.answer.resolved is None
+
+        await ask(pilot, "How many Chinese nationals are fighting for Russia?")
+        await pilot.press(*"/new", "enter")
+        await settle(pilot)
+        assert (await ask(pilot, "and how many were killed?")).answer.resolved is None

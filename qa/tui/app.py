@@ -53,6 +53,7 @@ class QAApp(App[int]):
         Binding("ctrl+l", "open_url", "Web page", show=False),
         Binding("ctrl+s", "save", "Save", show=False),
         Binding("ctrl+r", "rebuild", "Rebuild index"),
+        Binding("ctrl+n", "new_thread", "New thread", show=False),
         Binding("escape", "close_reader", "Close reader"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("pageup", "page_chat(-1)", "Scroll up", show=False),
@@ -67,6 +68,7 @@ class QAApp(App[int]):
         self.index_dir = Path(index_dir)
         self.history_file = Path(history_file) if history_file else None
         self.bot: qa.QA | None = None
+        self.thread: qa.Conversation | None = None  # follow-ups are read against it; ctrl+n or /new starts another
         self._bot_lock = threading.Lock()
         self._changes_said = ""
 
@@ -138,6 +140,9 @@ class QAApp(App[int]):
         if question == "?":
             self.action_help()
             return
+        if question.lower() in ("/new", "/new thread"):
+            self.action_new_thread()
+            return
         if not any(ch.isalnum() for ch in question):
             self.notify("Type a question first (f1 lists the keys).", severity="warning")
             return
@@ -162,7 +167,9 @@ class QAApp(App[int]):
                     self._replace_bot(qa.open_index(self.index_dir))
                     self._ui(self._say, f"The index was updated by another build; reopened it "
                                         f"({self._counts()}).", before=exchange)
-                answer = self.bot.ask(question)
+                if self.thread is None:
+                    self.thread = self.bot.conversation()
+                answer = self.thread.ask(question)
                 articles = self._articles(answer)
             except qa.QAError as exc:
                 self._ui(exchange.show_error, str(exc))
@@ -174,6 +181,7 @@ class QAApp(App[int]):
         # computed on, even after a rebuild replaces the index.
         assert self.bot is not None
         doc_ids = [c.doc_id for c in [answer.citation, *answer.corroborating] if c is not None]
+        doc_ids += [a.citation.doc_id for a in answer.accounts]
         doc_ids += [c.citation.doc_id for c in answer.candidates] + [p.doc_id for p in answer.related]
         articles = {}
         for doc_id in dict.fromkeys(doc_ids):
@@ -185,6 +193,12 @@ class QAApp(App[int]):
 
     def _show_answer(self, exchange: Exchange, answer: qa.Answer, articles: dict[str, qa.Article]) -> None:
         exchange.show_answer(answer, articles)
+
+    def action_new_thread(self) -> None:
+        """Start a new thread: the next question is read on its own, not as a follow-up."""
+        if self.thread is not None:
+            self.thread.new()
+        self._say("New thread: the next question is read on its own (ctrl+n or /new start another).")
 
     # --- the reader, copy, save, web page -----------------------------------------------------------
 
@@ -393,6 +407,9 @@ class QAApp(App[int]):
 
     def _replace_bot(self, bot: qa.QA) -> None:
         old, self.bot = self.bot, bot
+        turns = self.thread.turns if self.thread is not None else []
+        self.thread = bot.conversation()
+        self.thread.turns.extend(turns)  # a reopened index keeps the thread the user is in
         if old is not None:
             old.close()
 

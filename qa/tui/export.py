@@ -35,6 +35,8 @@ def session_markdown(answers: Sequence[qa.Answer], articles: dict[str, qa.Articl
     lines = [f"# qa session, {when:%Y-%m-%d %H:%M}", "", f"Index `{index}`, corpus `{corpus}`.", ""]
     for answer in answers:
         lines += [f"## {answer.question}", ""]
+        if answer.resolved:
+            lines += [f"*read as: {answer.resolved}*", ""]
         if not answer.found or answer.citation is None:
             lines += [f"*{answer.message}* (confidence {answer.confidence:.2f})", ""]
             for p in answer.related[:3]:
@@ -53,6 +55,13 @@ def session_markdown(answers: Sequence[qa.Answer], articles: dict[str, qa.Articl
             said = f": “{article.text[other.start:other.end]}”" if article else ""
             lines.append(f"- also in {other.title} (`{other.doc_id}`, characters {other.start}-{other.end}){said}")
         if answer.corroborating:
+            lines.append("")
+        for account in answer.accounts:
+            c = account.citation
+            who = f" ({account.speaker})" if account.speaker else ""
+            lines.append(f"- other account: **{account.value.text}**{who} in {c.title} (`{c.doc_id}`, characters "
+                         f"{c.start}-{c.end}): “{account.sentence}”")
+        if answer.accounts:
             lines.append("")
     return "\n".join(lines)
 

@@ -42,6 +42,7 @@ KEYS = [
     ("ctrl+f, /", "find in the article (/ in the focused reader)"),
     ("ctrl+l", "open the article's web page, when it has one"),
     ("escape", "close the find bar, then the reader"),
+    ("ctrl+n, /new", "a new thread: forget the earlier questions"),
     ("ctrl+r", "update the index from the corpus folder"),
     ("ctrl+p", "commands: rebuild from scratch, save, quit…"),
     ("f1, ? alone", "this help"),
@@ -156,6 +157,8 @@ def marked(text: str, start: int, end: int, style: str) -> Text:
 
 
 def _answer_widgets(answer: qa.Answer, articles: dict[str, qa.Article]) -> Iterable[Widget]:
+    if answer.resolved:
+        yield Static(Text.assemble("read as: ", printable(answer.resolved)), classes="resolved")
     if not answer.found or answer.citation is None or answer.sentence is None:
         yield Static(Text(printable(answer.message or "No answer in the archive.")), classes="no-answer")
         if answer.related:
@@ -191,7 +194,19 @@ def _answer_widgets(answer: qa.Answer, articles: dict[str, qa.Article]) -> Itera
             label = Text.assemble("› “", _line(said), "” ", (_line(other.title), "italic"))
         yield SourceLink(label, article, other.start, other.end, classes="link")
 
-    shown = {(c.doc_id, c.start) for c in [citation, *answer.corroborating]}
+    if answer.accounts:
+        yield Static("Other accounts:", classes="heading")
+    for account in answer.accounts:
+        where = account.citation
+        # who and when first: the line is clipped at the terminal's width, the sentence is in the reader
+        said = "; ".join(_line(part) for part in (str(account.speaker) if account.speaker else None, where.date) if part)
+        label = Text.assemble(
+            "› ", (printable(account.value.text), "bold"), (f" ({said})" if said else "", "italic"), ": “",
+            _line(account.sentence), "” ", (_line(where.title), "italic"), _where(where, articles.get(where.doc_id)),
+        )
+        yield SourceLink(label, articles.get(where.doc_id), where.start, where.end, classes="link")
+
+    shown = {(c.doc_id, c.start) for c in [citation, *answer.corroborating, *(a.citation for a in answer.accounts)]}
     candidates = [c for c in answer.candidates if (c.citation.doc_id, c.citation.start) not in shown][:3]
     if candidates:
         yield Static("Other sentences considered:", classes="heading")
