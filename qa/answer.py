@@ -34,6 +34,9 @@ from qa.spans import best_span
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "weights" / "answerer.json"
 CANDIDATE_PASSAGES = 8
+# passages after those whose sentences only corroborate: retrieval may rank a well titled article's
+# passages above another outlet's sentence stating the same figure
+EVIDENCE_PASSAGES = 8
 RELATED_PASSAGES = 5
 SHOWN_CANDIDATES = 5
 READER_FEATURES = ("read", "reader_margin", "reader_gap", "reader_span")
@@ -155,7 +158,8 @@ class Answerer:
                   "margin": min(best.score - ranked[1].score if len(ranked) > 1 else 1.0, 3.0)}
         return sigmoid(self.weights.calibration(values))
 
-    def answer(self, question: Question, passages: list[Passage], ranked: Sequence[Scored], catalog: Catalog) -> Answer:
+    def answer(self, question: Question, passages: list[Passage], ranked: Sequence[Scored], catalog: Catalog,
+               evidence: Sequence[Scored] = ()) -> Answer:
         """Quote the best of the ranked sentences, or decline when it is not likely enough to answer.
 
         Args:
@@ -163,6 +167,7 @@ class Answerer:
             passages: the fused passages for it, best first (the first few are offered as `related`).
             ranked: `choose` of the sentences of the best of those passages.
             catalog: the open index, for the articles' titles, sources and dates.
+            evidence: sentences of the passages after those, unscored, searched for corroboration only.
 
         Returns:
             An Answer; `found` is False when no sentence is likely enough to answer.
@@ -182,7 +187,9 @@ class Answerer:
             return Answer(question=question.text, found=False, message=NO_ANSWER, confidence=round(sure, 4),
                           candidates=candidates, related=related)
         short = self.short_answer(question, best)
-        corroborating = _corroborating(best, short, ranked, meta)
+        meta |= catalog.article_meta({s.sentence.doc_id for s in evidence} - meta.keys())
+        pool = [*ranked, *evidence]
+        corroborating = _corroborating(best, short, pool, meta)
         texts: dict[str, list[str]] = {}
 
         def article_sentences(doc_id: str) -> list[str]:

@@ -9,7 +9,7 @@ from types import TracebackType
 import numpy as np
 
 from qa import stores
-from qa.answer import CANDIDATE_PASSAGES, Answerer, Weights
+from qa.answer import CANDIDATE_PASSAGES, EVIDENCE_PASSAGES, Answerer, Weights
 from qa.conversation import Conversation
 from qa.embedding import Embedder
 from qa.documents import scan_corpus
@@ -64,8 +64,8 @@ class QA:
         """
         asked = analyze(_checked(question))
         self._check_open()
-        passages, ranked = self._candidates(asked)
-        return self._answerer.answer(asked, list(passages.values()), ranked, self._store)
+        passages, ranked, evidence = self._read(asked)
+        return self._answerer.answer(asked, list(passages.values()), ranked, self._store, evidence)
 
     def conversation(self) -> Conversation:
         """A thread of questions: its `ask` reads a follow-up ("and how many were killed?", "what did China
@@ -94,12 +94,21 @@ class QA:
         """The fused passages of a question and its candidate sentences, ranked, read and combined, best
         first: what `ask` decides on. bench/ calls it too, so the weights are fitted and evaluated on
         exactly this path."""
+        passages, ranked, _ = self._read(question, evidence=False)
+        return passages, ranked
+
+    def _read(self, question: str | Question, evidence: bool = True) -> tuple[dict[int, Passage], list[Scored], list[Scored]]:
+        """`_candidates`, and the sentences of the next EVIDENCE_PASSAGES passages: not candidates, but
+        other articles that may state the same fact (corroboration)."""
         asked = question if isinstance(question, Question) else analyze(question)
         vector = self._embedder.encode([asked.text])[0]
-        passages = self._passages(asked, vector, k=10)
-        best = dict(list(passages.items())[:CANDIDATE_PASSAGES])
+        passages = self._passages(asked, vector, k=CANDIDATE_PASSAGES + EVIDENCE_PASSAGES)
+        items = list(passages.items())
+        best = dict(items[:CANDIDATE_PASSAGES])
         candidates = sentence_features(asked, vector, best, self._store, self._store, self._store)
-        return passages, self._answerer.choose(asked, candidates)
+        more = sentence_features(asked, vector, dict(items[CANDIDATE_PASSAGES:]), self._store, self._store,
+                                 self._store) if evidence else []
+        return dict(items[:10]), self._answerer.choose(asked, candidates), more
 
     def article(self, doc_id: str) -> Article:
         """The cleaned text and metadata of an article, so any citation can be checked.
