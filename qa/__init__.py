@@ -12,6 +12,7 @@ from qa.errors import (
     EmptyDocumentError,
     EmptyQuestionError,
     EncodingError,
+    FilterError,
     IndexClosedError,
     IndexLockedError,
     IndexNotFoundError,
@@ -45,4 +46,5 @@ __all__ = [
     "QAError", "CorpusError", "DocumentError", "UnsupportedFormatError", "EncodingError", "MalformedRecordError",
     "EmptyDocumentError", "IndexStoreError", "IndexNotFoundError", "CorruptIndexError", "IndexVersionError",
     "IndexLockedError", "IndexClosedError", "ArticleNotFoundError", "QuestionError", "EmptyQuestionError", "ModelUnavailableError",
+    "FilterError",
 ]

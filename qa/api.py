@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 
@@ -14,6 +16,7 @@ from qa.embedding import Embedder
 from qa.documents import scan_corpus
 from qa.errors import ArticleNotFoundError, EmptyQuestionError, IndexClosedError, IndexVersionError
 from qa.features import Scored, sentence_features
+from qa.filters import Filter, make_filter
 from qa.fusion import as_passages
 from qa.indexer import MAX_ARTICLE_BYTES, Progress, verify_index
 from qa.models import Answer, Article, ArticleInfo, CorpusChanges, IndexReport, Passage, Sentence
@@ -48,48 +51,78 @@ class QA:
         state = "closed" if self._closed else ", ".join(f"{k}={v}" for k, v in self.counts.items())
         return f"<QA {self.location!r} {self.generation} {state}>"
 
-    def ask(self, question: str) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        since: date | str | None = None,
+        until: date | str | None = None,
+        sources: Iterable[str] | str | None = None,
+        undated: str = "keep",
+    ) -> Answer:
         """Answer a question with a sentence quoted from the archive, or say that it holds no answer.
 
         Args:
             question: a question in English.
+            since, until: answer only from articles dated in this range, both days included: a
+                `datetime.date` or an ISO year, month or day ("2025", "2025-04", "2025-04-12"; a month
+                as `until` means its last day).
+            sources: answer only from these outlets (an article's source) or corpus sub-folders, ignoring case.
+            undated: "keep" (the default) lets articles without a date through a date filter, "drop" does not.
 
         Returns:
             An Answer: the quoted sentence, its short answer, citation and confidence, the corroborating
-            articles and the other candidates; or `found=False` with the closest passages as `related`.
+            articles and the other candidates; or `found=False` with the closest passages as `related`
+            (and, when a filter admits no article, a message saying that the filter left nothing).
 
         Raises:
             EmptyQuestionError: the question is empty or only whitespace.
+            FilterError: a filter qa cannot read (a date that is not ISO, since after until, ...).
         """
+        within = make_filter(since, until, sources, undated)
         asked = analyze(_checked(question))
         self._check_open()
-        passages, ranked = self._candidates(asked)
+        passages, ranked = self._candidates(asked, within)
+        if within is not None and not passages:
+            return Answer(question=asked.text, found=False, message=within.nothing_left(), confidence=0.0)
         return self._answerer.answer(asked, list(passages.values()), ranked, self._store)
 
-    def search(self, question: str, k: int = 10) -> list[Passage]:
-        """The k passages that best match a question, BM25 and embedding rankings fused.
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        *,
+        since: date | str | None = None,
+        until: date | str | None = None,
+        sources: Iterable[str] | str | None = None,
+        undated: str = "keep",
+    ) -> list[Passage]:
+        """The k passages that best match a question, BM25 and embedding rankings fused; `since`, `until`,
+        `sources` and `undated` filter the articles searched, as in `ask` (empty when none is admitted).
 
         Raises:
             EmptyQuestionError: the question is empty or only whitespace.
+            FilterError: a filter qa cannot read.
             ValueError: k is not positive.
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
+        within = make_filter(since, until, sources, undated)
         asked = analyze(_checked(question))
         self._check_open()
         vector = self._embedder.encode([asked.text])[0]
-        return list(self._passages(asked, vector, k).values())
+        return list(self._passages(asked, vector, k, within).values())
 
-    def _passages(self, question: Question, vector: np.ndarray, k: int) -> dict[int, Passage]:
-        return as_passages(self._store.ranked(question.text, vector, k), self._store)
+    def _passages(self, question: Question, vector: np.ndarray, k: int, within: Filter | None = None) -> dict[int, Passage]:
+        return as_passages(self._store.ranked(question.text, vector, k, within), self._store)
 
-    def _candidates(self, question: str | Question) -> tuple[dict[int, Passage], list[Scored]]:
+    def _candidates(self, question: str | Question, within: Filter | None = None) -> tuple[dict[int, Passage], list[Scored]]:
         """The fused passages of a question and its candidate sentences, ranked, read and combined, best
         first: what `ask` decides on. bench/ calls it too, so the weights are fitted and evaluated on
         exactly this path."""
         asked = question if isinstance(question, Question) else analyze(question)
         vector = self._embedder.encode([asked.text])[0]
-        passages = self._passages(asked, vector, k=10)
+        passages = self._passages(asked, vector, 10, within)
         best = dict(list(passages.items())[:CANDIDATE_PASSAGES])
         candidates = sentence_features(asked, vector, best, self._store, self._store, self._store)
         return passages, self._answerer.choose(asked, candidates)

@@ -175,12 +175,14 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Rank passages by BM25 score for a question.
 
         Args:
             query: the question, tokenized with `tokenize`; terms absent from every passage are ignored.
             k: the most results to return.
+            allowed: if given, the passage ids that may be returned (a filter): the others score 0
+                before the top k are taken, as bm25s's `weight_mask` does.
 
         Returns:
             (passage id, score) pairs, best first (ties by id), only scores above 0; empty when nothing matches.
@@ -194,6 +196,8 @@ class LexicalIndex:
         if not term_ids:
             return []
         scores = self._model.get_scores_from_ids(term_ids)
+        if allowed is not None:
+            scores = scores * np.isin(self._ids, allowed)
         hits = np.flatnonzero(scores > 0)
         if len(hits) > k:
             hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
