@@ -31,6 +31,7 @@ from qa.models import (
     Candidate,
     Citation,
     CorpusChanges,
+    Correction,
     IndexCheck,
     IndexReport,
     Passage,
@@ -46,5 +47,5 @@ __all__ = [
     "QAError", "CorpusError", "DocumentError", "UnsupportedFormatError", "EncodingError", "MalformedRecordError",
     "EmptyDocumentError", "IndexStoreError", "IndexNotFoundError", "CorruptIndexError", "IndexVersionError",
     "IndexLockedError", "IndexClosedError", "ArticleNotFoundError", "QuestionError", "EmptyQuestionError", "ModelUnavailableError",
-    "FilterError",
+    "FilterError", "Correction",
 ]

@@ -19,8 +19,9 @@ from qa.features import Scored, sentence_features
 from qa.filters import Filter, make_filter
 from qa.fusion import as_passages
 from qa.indexer import MAX_ARTICLE_BYTES, Progress, verify_index
-from qa.models import Answer, Article, ArticleInfo, CorpusChanges, IndexReport, Passage, Sentence
+from qa.models import Answer, Article, ArticleInfo, CorpusChanges, Correction, IndexReport, Passage, Sentence
 from qa.question import Question, analyze
+from qa.spelling import common_words
 from qa.stores import Store, is_milvus, open_store
 
 __all__ = ["QA", "build_index", "open_index", "verify_index"]
@@ -59,6 +60,7 @@ class QA:
         until: date | str | None = None,
         sources: Iterable[str] | str | None = None,
         undated: str = "keep",
+        correct_typos: bool = True,
     ) -> Answer:
         """Answer a question with a sentence quoted from the archive, or say that it holds no answer.
 
@@ -69,6 +71,8 @@ class QA:
                 as `until` means its last day).
             sources: answer only from these outlets (an article's source) or corpus sub-folders, ignoring case.
             undated: "keep" (the default) lets articles without a date through a date filter, "drop" does not.
+            correct_typos: read words the archive does not know as the nearest word it does ("zelenksy" ->
+                "zelensky"); the Answer lists them in `corrections`. False asks the question as typed.
 
         Returns:
             An Answer: the quoted sentence, its short answer, citation and confidence, the corroborating
@@ -80,12 +84,18 @@ class QA:
             FilterError: a filter qa cannot read (a date that is not ISO, since after until, ...).
         """
         within = make_filter(since, until, sources, undated)
-        asked = analyze(_checked(question))
+        text = _checked(question)
         self._check_open()
+        corrections: list[Correction] = []
+        if correct_typos and self._store.vocabulary is not None:
+            text_read, corrections = self._store.vocabulary.correct(text, common_words(self._store.model_dir))
+        asked = analyze(text_read if corrections else text)
         passages, ranked = self._candidates(asked, within)
         if within is not None and not passages:
-            return Answer(question=asked.text, found=False, message=within.nothing_left(), confidence=0.0)
-        return self._answerer.answer(asked, list(passages.values()), ranked, self._store)
+            answer = Answer(question=asked.text, found=False, message=within.nothing_left(), confidence=0.0)
+        else:
+            answer = self._answerer.answer(asked, list(passages.values()), ranked, self._store)
+        return answer.model_copy(update={"question": text, "corrections": corrections}) if corrections else answer
 
     def search(
         self,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from qa.fusion import Ranked
     from qa.indexer import Progress
     from qa.models import Article, ArticleInfo, IndexReport, Passage, Sentence
+    from qa.spelling import Vocabulary
 
 MILVUS_SCHEMES = ("milvus://", "milvus-lite:")
 
@@ -39,6 +40,7 @@ class Store(Protocol):
     model_fingerprint: str
     model_dir: Path
     built_at: float  # when a build last wrote this generation, in seconds since the epoch
+    vocabulary: Vocabulary | None  # the articles' words, for correcting typos; None when the store keeps none
 
     def counts(self) -> dict[str, int]:
         """How many articles, passages and sentences the generation holds."""

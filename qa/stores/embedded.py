@@ -22,6 +22,7 @@ from qa.filters import Filter, article_date
 from qa.fusion import Ranked, retrieve
 from qa.lexical import LexicalIndex
 from qa.models import Article, ArticleInfo, Passage, Sentence
+from qa.spelling import Vocabulary
 
 
 _OPEN_ATTEMPTS = 3
@@ -55,6 +56,7 @@ class EmbeddedStore:
         self.dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences)
         self.lexical = LexicalIndex.load(generation / store.LEXICAL)
         self.model_dir = store.model_dir(self.index_dir, manifest.model_fingerprint)
+        self.vocabulary = Vocabulary.load(generation / store.VOCABULARY)  # None in an index built before qa kept one
         self.catalog = Catalog(generation / store.CATALOG, readonly=True)  # last: the one load that needs closing
 
     def counts(self) -> dict[str, int]:

@@ -227,6 +227,7 @@ class MilvusStore:
         self.model_dir = location.model_cache / f"model-{self.model_fingerprint}"
         self.built_at = int(props.get("qa.written", "0")) / 1e9
         self._names = location.collections(generation)
+        self.vocabulary = None  # not kept on Milvus yet: questions are asked as typed
         self._closed = False
         self._df: dict[str, int] = {}
         self._stats_written: str | None = None
