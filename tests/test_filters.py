@@ -139,3 +139,20 @@ def test_a_filter_that_matches_nothing_says_so(bot: qa.QA):
 def test_a_filter_qa_cannot_read_is_a_plain_filter_error(bot: qa.QA, kwargs: dict, message: str):
     with pytest.raises(qa.FilterError, match=message.replace("(", r"\(").replace(")", r"\)")):
         bot.ask(GLACIER, **kwargs)
+
+
+def test_the_cli_filters_ask_and_search(tmp_path: Path, dated_corpus: Path, capsys: pytest.CaptureFixture[str]):
+    from qa.cli import main
+
+    qa.build_index(dated_corpus, tmp_path / "index")
+    index = ["--index", str(tmp_path / "index")]
+
+    assert main(["ask", GLACIER, "--since", "2025-05", *index]) == 0
+    assert "8 percent" in capsys.readouterr().out
+    assert main(["search", GLACIER, "--source", "bbc", "--source", "nobody", "--until", "2025-03", *index]) == 0
+    assert capsys.readouterr().out.startswith("1. Rhone glacier shrinks over winter [bbc/2025-03-14#")
+    assert main(["ask", GLACIER, "--source", "le monde", *index]) == 1
+    assert capsys.readouterr().out == ("The filter (source le monde) left nothing: no article of the archive matches it. "
+                                       "Widen or drop it.\n")
+    assert main(["ask", GLACIER, "--since", "April", *index]) == 2
+    assert "since='April' is not a date" in capsys.readouterr().err

@@ -93,3 +93,13 @@ def test_the_vocabulary_corrects_with_the_fewest_edits_then_the_most_used_word()
 def _words(index: Path) -> dict[str, int]:
     manifest = store.read_manifest(index)
     return json.loads((index / manifest.generation / store.VOCABULARY).read_text(encoding="utf-8"))["words"]
+
+
+def test_the_cli_prints_what_it_corrected(default_index: Path, capsys):
+    from qa.cli import main
+
+    assert main(["ask", "how mny chinese natinals did zelenksy claim", "--index", str(default_index)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("(read as: mny → many, natinals → nationals, zelenksy → zelensky)\n“Ukrainian President")
+    assert main(["ask", "how mny chinese natinals did zelenksy claim", "--no-correct", "--index", str(default_index)]) == 1
+    assert "read as" not in capsys.readouterr().out
