@@ -16,8 +16,9 @@ from qa.embedding import Embedder
 from qa.documents import scan_corpus
 from qa.errors import ArticleNotFoundError, EmptyQuestionError, IndexClosedError, IndexVersionError
 from qa.features import Scored, sentence_features
-from qa.filters import Filter, make_filter
+from qa.filters import Filter, article_date, make_filter, parse_day
 from qa.fusion import as_passages
+from qa.when import LATEST_MARGIN, TIME_PHRASES, preferred, read_time
 from qa.indexer import MAX_ARTICLE_BYTES, Progress, verify_index
 from qa.models import Answer, Article, ArticleInfo, CorpusChanges, Correction, IndexReport, Passage, Sentence
 from qa.question import Question, analyze
@@ -61,6 +62,8 @@ class QA:
         sources: Iterable[str] | str | None = None,
         undated: str = "keep",
         correct_typos: bool = True,
+        as_of: date | str | None = None,
+        time_phrases: str = "prefer",
     ) -> Answer:
         """Answer a question with a sentence quoted from the archive, or say that it holds no answer.
 
@@ -73,6 +76,13 @@ class QA:
             undated: "keep" (the default) lets articles without a date through a date filter, "drop" does not.
             correct_typos: read words the archive does not know as the nearest word it does ("zelenksy" ->
                 "zelensky"); the Answer lists them in `corrections`. False asks the question as typed.
+            as_of: the day the question is asked about, which "this week" or "last month" count from
+                (a date or ISO string); None: the newest article date of the index.
+            time_phrases: what a date phrase of the question ("in April 2025", "this week") does when no
+                since/until is given: "prefer" ranks passages of articles in that range higher (the
+                default, measured in bench/time_questions.py), "filter" answers only from them (from all
+                when none matches), "off" ignores it. "latest"/"most recent" prefers, among the sentences
+                that answer about as well as the best, the one of the newest article.
 
         Returns:
             An Answer: the quoted sentence, its short answer, citation and confidence, the corroborating
@@ -90,7 +100,22 @@ class QA:
         if correct_typos and self._store.vocabulary is not None:
             text_read, corrections = self._store.vocabulary.correct(text, common_words(self._store.model_dir))
         asked = analyze(text_read if corrections else text)
-        passages, ranked = self._candidates(asked, within)
+        if time_phrases not in TIME_PHRASES:
+            raise ValueError(f"time_phrases must be one of {TIME_PHRASES}, not {time_phrases!r}")
+        reading = None
+        if time_phrases != "off" and since is None and until is None:
+            reading = read_time(asked.text, parse_day(as_of, "as_of") or self._newest())
+        span = None
+        if reading is not None and reading.has_range:  # preferred: the articles known to be in range
+            span = make_filter(reading.since, reading.until, sources, undated if time_phrases == "filter" else "drop")
+        if span is not None and time_phrases == "filter":
+            passages, ranked = self._candidates(asked, span)
+            if not passages:
+                passages, ranked = self._candidates(asked, within)
+        else:
+            passages, ranked = self._candidates(asked, within, prefer=span)
+        if reading is not None and reading.latest:
+            ranked = _newest_first(ranked, self._store)
         if within is not None and not passages:
             answer = Answer(question=asked.text, found=False, message=within.nothing_left(), confidence=0.0)
         else:
@@ -126,16 +151,27 @@ class QA:
     def _passages(self, question: Question, vector: np.ndarray, k: int, within: Filter | None = None) -> dict[int, Passage]:
         return as_passages(self._store.ranked(question.text, vector, k, within), self._store)
 
-    def _candidates(self, question: str | Question, within: Filter | None = None) -> tuple[dict[int, Passage], list[Scored]]:
+    def _candidates(
+        self, question: str | Question, within: Filter | None = None, prefer: Filter | None = None
+    ) -> tuple[dict[int, Passage], list[Scored]]:
         """The fused passages of a question and its candidate sentences, ranked, read and combined, best
         first: what `ask` decides on. bench/ calls it too, so the weights are fitted and evaluated on
-        exactly this path."""
+        exactly this path. `prefer`: a filter whose passages rank higher (a date phrase's range)."""
         asked = question if isinstance(question, Question) else analyze(question)
         vector = self._embedder.encode([asked.text])[0]
-        passages = self._passages(asked, vector, 10, within)
+        if prefer is None:
+            passages = self._passages(asked, vector, 10, within)
+        else:
+            ranked = preferred(self._store.ranked(asked.text, vector, 10, within),
+                               self._store.ranked(asked.text, vector, 10, prefer), 10)
+            passages = as_passages(ranked, self._store)
         best = dict(list(passages.items())[:CANDIDATE_PASSAGES])
         candidates = sentence_features(asked, vector, best, self._store, self._store, self._store)
         return passages, self._answerer.choose(asked, candidates)
+
+    def _newest(self) -> date | None:
+        newest = self._store.newest_date()
+        return date.fromisoformat(newest) if newest else None
 
     def article(self, doc_id: str) -> Article:
         """The cleaned text and metadata of an article, so any citation can be checked.
@@ -287,6 +323,21 @@ def build_index(
     """
     return stores.build(corpus_dir, index_dir, rebuild=rebuild, progress=progress, wait=wait,
                         max_article_bytes=max_article_bytes)
+
+
+def _newest_first(ranked: list[Scored], store: Store) -> list[Scored]:
+    """For "the latest": among the sentences scored within LATEST_MARGIN of the best, the newest dated
+    article's best first, then the sentences that were not that close, then the older close ones: these
+    answer about an earlier state, so they are no rivals for the confidence's lead."""
+    close = [c for c in ranked if ranked and c.score >= ranked[0].score - LATEST_MARGIN]
+    days = {d: article_date(m["date"]) for d, m in store.article_meta({c.sentence.doc_id for c in close}).items()}
+    dated = [c for c in close if days.get(c.sentence.doc_id)]
+    if not dated:
+        return ranked
+    newest = max(dated, key=lambda c: (days[c.sentence.doc_id], c.score))
+    older = [c for c in close if c is not newest]
+    held = {id(c) for c in [newest, *older]}
+    return [newest, *(c for c in ranked if id(c) not in held), *older]
 
 
 def _checked(question: str) -> str:

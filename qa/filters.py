@@ -112,6 +112,15 @@ def article_date(value: str | None) -> date | None:
         return None
 
 
+def parse_day(value: date | str | None, name: str) -> date | None:
+    """A `datetime.date` or an ISO string as a day (a year or month: its first day).
+
+    Raises:
+        FilterError: not a date.
+    """
+    return _day(value, name, last=False)
+
+
 def _day(value: date | str | None, name: str, *, last: bool) -> date | None:
     if value is None or isinstance(value, date):
         return value

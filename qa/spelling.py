@@ -6,12 +6,14 @@ checksum like every other index file; an incremental build subtracts the words o
 articles and adds those of new ones, so only they are read again.
 
 A question word is left alone when the archive knows it (the word, or its stem, is in the vocabulary),
-when it is a common English word (a whole word of the embedding model's WordPiece vocabulary, 22,501 of
+when it is a common English word (a whole word of the embedding model's WordPiece vocabulary, 21,745 of
 them: "lose" stays "lose" in an archive that only says "lost"), a stop word or a question word, when it
 holds a digit, or when it is shorter than three letters. Any other word, capitalised names included, is replaced by the vocabulary word nearest to it in
 optimal string alignment distance (an edit is an insertion, a deletion, a substitution or a swap of two
 neighbouring letters): at most one edit for a word of up to four letters, two for a longer one; among
-words as near, the one the archive uses most. The word keeps its case pattern ("Zelenksy" -> "Zelensky").
+words as near, the one the archive uses most. Common English words are candidates too, after the
+archive's own at the same distance: "figther" is "fighter" (one swap), not "further" (two edits), in an
+archive that only says "fighters". The word keeps its case pattern ("Zelenksy" -> "Zelensky").
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from qa.models import Correction
 
 VOCABULARY_FORMAT = 1
 _WORD = re.compile(r"[^\W\d_]+")
-_QUESTION_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_QUESTION_WORD = re.compile(r"[^\W_]+")  # "Chian's" is "Chian" and "s": the possessive stays as typed
 # Words a question uses that an archive may lack: never corrected, and offered as corrections ("mny" -> "many").
 QUESTION_WORDS = frozenset({
     "how", "many", "much", "who", "whom", "whose", "what", "which", "when", "where", "why", "did", "does", "do",
@@ -86,12 +88,13 @@ class Vocabulary:
             raise CorruptIndexError(f"{path} is not a qa vocabulary; run `qa index --rebuild`")
         return cls(words)
 
-    def correct(self, question: str, common: frozenset[str] = frozenset()) -> tuple[str, list[Correction]]:
+    def correct(self, question: str, common: Mapping[str, int] | None = None) -> tuple[str, list[Correction]]:
         """The question with the words the archive does not know replaced by their nearest known word.
 
         Args:
             question: the question as asked.
-            common: words never corrected although the archive lacks them (`common_words`).
+            common: words never corrected although the archive lacks them, and offered as corrections after
+                the archive's own: word -> rank, lower for a more common word (`common_words`).
 
         Returns:
             The corrected question (the question itself when nothing was corrected) and one Correction per
@@ -101,7 +104,7 @@ class Vocabulary:
         out, last = [], 0
         for match in _QUESTION_WORD.finditer(question):
             word = match.group(0)
-            replacement = self._nearest(word, common)
+            replacement = self._nearest(word, common if common is not None else {})
             if replacement is None:
                 continue
             replacement = _same_case(word, replacement)
@@ -112,7 +115,7 @@ class Vocabulary:
             return question, []
         return "".join(out) + question[last:], corrections
 
-    def _nearest(self, word: str, common: frozenset[str]) -> str | None:
+    def _nearest(self, word: str, common: Mapping[str, int]) -> str | None:
         folded = _fold(word)
         if len(folded) < 3 or not folded.isalpha() or folded in common or self._known(folded):
             return None
@@ -120,17 +123,30 @@ class Vocabulary:
         from rapidfuzz.distance import OSA
 
         limit = 1 if len(folded) <= 4 else 2
-        best: tuple[int, int, str] | None = None
-        for length in range(len(folded) - limit, len(folded) + limit + 1):
-            choices = self._by_length.get(length)
-            if not choices:
-                continue
-            for choice, distance, _ in process.extract(folded, choices, scorer=OSA.distance, score_cutoff=limit,
-                                                       limit=None):
-                key = (int(distance), -self._weight(choice), choice)
-                if best is None or key < best:
-                    best = key
-        return best[2] if best else None
+        best: tuple[int, int, int, str] | None = None
+        for tier, groups in enumerate((self._by_length, self._common_by_length(common))):
+            for length in range(len(folded) - limit, len(folded) + limit + 1):
+                choices = groups.get(length)
+                if not choices:
+                    continue
+                for choice, distance, _ in process.extract(folded, choices, scorer=OSA.distance, score_cutoff=limit,
+                                                           limit=None):
+                    # nearest first; at one distance the archive's words, most used first, then common words,
+                    # most common (lowest WordPiece id) first
+                    key = (int(distance), tier, -self._weight(choice) if tier == 0 else common[choice], choice)
+                    if best is None or key < best:
+                        best = key
+        return best[3] if best else None
+
+    def _common_by_length(self, common: Mapping[str, int]) -> dict[int, list[str]]:
+        cached = self.__dict__.get("_common_groups")
+        if cached is None or cached[0] is not common:
+            groups: dict[int, list[str]] = {}
+            for word in common:
+                if len(word) >= 3 and word not in self.counts:
+                    groups.setdefault(len(word), []).append(word)
+            cached = self.__dict__["_common_groups"] = (common, groups)
+        return cached[1]
 
     def _known(self, word: str) -> bool:
         return (word in self.counts or word in QUESTION_WORDS or word in _stopwords()
@@ -153,16 +169,16 @@ class Vocabulary:
 
 
 @lru_cache(maxsize=4)
-def common_words(model_dir: Path) -> frozenset[str]:
-    """The whole words of the embedding model's WordPiece vocabulary (tokenizer.json in its folder):
-    common English words, which a question may use although the archive does not."""
+def common_words(model_dir: Path) -> dict[str, int]:
+    """The whole words of the embedding model's WordPiece vocabulary (tokenizer.json in its folder), with
+    their id, lower for a more common word: English words a question may use although the archive does not."""
     from tokenizers import Tokenizer
 
     try:
         vocab = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json")).get_vocab()
     except Exception:  # tokenizers raises a bare Exception; the Embedder reports a bad file when it loads
-        return frozenset()
-    return frozenset(t for t in vocab if t.isalpha() and not t.startswith("##"))
+        return {}
+    return {t: i for t, i in vocab.items() if t.isalpha() and t.isascii() and t.islower()}
 
 
 def _same_case(original: str, word: str) -> str:
