@@ -98,7 +98,8 @@ class QA:
         self._check_open()
         corrections: list[Correction] = []
         if correct_typos and self._store.vocabulary is not None:
-            text_read, corrections = self._store.vocabulary.correct(text, common_words(self._store.model_dir))
+            text_read, corrections = self._store.vocabulary.correct(text, common_words(self._store.model_dir),
+                                                                    self._store.cooccurrence)
         asked = analyze(text_read if corrections else text)
         if time_phrases not in TIME_PHRASES:
             raise ValueError(f"time_phrases must be one of {TIME_PHRASES}, not {time_phrases!r}")

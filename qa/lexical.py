@@ -204,6 +204,21 @@ class LexicalIndex:
         hits = hits[np.lexsort((self._ids[hits], -scores[hits]))]
         return [(int(self._ids[i]), float(scores[i])) for i in hits]
 
+    def cooccurrence(self, candidates: Sequence[str], context: Sequence[str]) -> list[int]:
+        """For each candidate term, the most of the context terms that one passage holds together with it
+        (0 for a term no passage has): how well a candidate correction fits the rest of a question."""
+        if self._model is None:
+            return [0] * len(candidates)
+        vocab, indptr, indices = self._model.vocab_dict, self._model.scores["indptr"], self._model.scores["indices"]
+        rows = [indices[indptr[c]:indptr[c + 1]] for t in set(context) if (c := vocab.get(t)) is not None]
+        support = np.bincount(np.concatenate(rows), minlength=len(self._ids)) if rows else np.zeros(len(self._ids), int)
+        out = []
+        for term in candidates:
+            column = vocab.get(term)
+            hits = indices[indptr[column]:indptr[column + 1]] if column is not None else []
+            out.append(int(support[hits].max()) if len(hits) else 0)
+        return out
+
     def idf(self, terms: Sequence[str]) -> list[float]:
         """Inverse document frequency of terms (already tokenized), by the index's idf variant.
 

@@ -21,15 +21,17 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 from qa.errors import CorruptIndexError
-from qa.lexical import _fold, _stemmer, _stopwords
+from qa.lexical import _fold, _stemmer, _stopwords, tokenize
 from qa.models import Correction
 
 VOCABULARY_FORMAT = 1
+Support = Callable[[Sequence[str], Sequence[str]], list[int]]
+"""support(candidate terms, question terms): for each candidate, how many question terms a passage holds with it."""
 _WORD = re.compile(r"[^\W\d_]+")
 _QUESTION_WORD = re.compile(r"[^\W_]+")  # "Chian's" is "Chian" and "s": the possessive stays as typed
 # Words a question uses that an archive may lack: never corrected, and offered as corrections ("mny" -> "many").
@@ -88,26 +90,39 @@ class Vocabulary:
             raise CorruptIndexError(f"{path} is not a qa vocabulary; run `qa index --rebuild`")
         return cls(words)
 
-    def correct(self, question: str, common: Mapping[str, int] | None = None) -> tuple[str, list[Correction]]:
+    def correct(
+        self, question: str, common: Mapping[str, int] | None = None, support: Support | None = None
+    ) -> tuple[str, list[Correction]]:
         """The question with the words the archive does not know replaced by their nearest known word.
 
         Args:
             question: the question as asked.
             common: words never corrected although the archive lacks them, and offered as corrections after
                 the archive's own: word -> rank, lower for a more common word (`common_words`).
+            support: how well each candidate's BM25 term fits the question's other terms (the index's
+                `cooccurrence`): among candidates as near, the best fitting wins ("Henry Cole Wign" is
+                "Wing", not the more frequent "win").
 
         Returns:
             The corrected question (the question itself when nothing was corrected) and one Correction per
             replaced word, in question order, with the offsets of the word in the question as given.
         """
+        common = common if common is not None else {}
         corrections: list[Correction] = []
         out, last = [], 0
+        context: list[str] | None = None
         for match in _QUESTION_WORD.finditer(question):
             word = match.group(0)
-            replacement = self._nearest(word, common if common is not None else {})
-            if replacement is None:
+            nearest = self._nearest(word, common)
+            if not nearest:
                 continue
-            replacement = _same_case(word, replacement)
+            if len(nearest) > 1 and support is not None:
+                if context is None:
+                    context = tokenize([question])[0]
+                terms = [tokenize([choice])[0] for *_, choice in nearest]
+                fits = support([t[0] if t else "" for t in terms], context)
+                nearest = [(-fit, *key) for fit, key in zip(fits, nearest)]
+            replacement = _same_case(word, min(nearest)[-1])
             corrections.append(Correction(word=word, replacement=replacement, start=match.start(), end=match.end()))
             out += [question[last:match.start()], replacement]
             last = match.end()
@@ -115,15 +130,16 @@ class Vocabulary:
             return question, []
         return "".join(out) + question[last:], corrections
 
-    def _nearest(self, word: str, common: Mapping[str, int]) -> str | None:
+    def _nearest(self, word: str, common: Mapping[str, int]) -> list[tuple]:
+        """The candidates at the smallest distance, each as a sort key (tier, weight, word)."""
         folded = _fold(word)
         if len(folded) < 3 or not folded.isalpha() or folded in common or self._known(folded):
-            return None
+            return []
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
         limit = 1 if len(folded) <= 4 else 2
-        best: tuple[int, int, int, str] | None = None
+        found: list[tuple[int, int, int, str]] = []
         for tier, groups in enumerate((self._by_length, self._common_by_length(common))):
             for length in range(len(folded) - limit, len(folded) + limit + 1):
                 choices = groups.get(length)
@@ -131,12 +147,13 @@ class Vocabulary:
                     continue
                 for choice, distance, _ in process.extract(folded, choices, scorer=OSA.distance, score_cutoff=limit,
                                                            limit=None):
-                    # nearest first; at one distance the archive's words, most used first, then common words,
-                    # most common (lowest WordPiece id) first
-                    key = (int(distance), tier, -self._weight(choice) if tier == 0 else common[choice], choice)
-                    if best is None or key < best:
-                        best = key
-        return best[3] if best else None
+                    # at one distance the archive's words, most used first, then common words, most common
+                    # (lowest WordPiece id) first
+                    found.append((int(distance), tier, -self._weight(choice) if tier == 0 else common[choice], choice))
+        if not found:
+            return []
+        nearest = min(f[0] for f in found)
+        return sorted(f[1:] for f in found if f[0] == nearest)
 
     def _common_by_length(self, common: Mapping[str, int]) -> dict[int, list[str]]:
         cached = self.__dict__.get("_common_groups")
@@ -183,7 +200,7 @@ def common_words(model_dir: Path) -> dict[str, int]:
 
 def _same_case(original: str, word: str) -> str:
     """`word` written the way `original` is: "Zelenksy" -> "Zelensky", "NATO"-like capitals stay capitals."""
-    if original.isupper() and len(original) > 1:
+    if sum(c.isupper() for c in original) > len(original) / 2:
         return word.upper()
     if original[:1].isupper():
         return word[:1].upper() + word[1:]

@@ -156,3 +156,38 @@ def test_the_cli_filters_ask_and_search(tmp_path: Path, dated_corpus: Path, caps
                                        "Widen or drop it.\n")
     assert main(["ask", GLACIER, "--since", "April", *index]) == 2
     assert "since='April' is not a date" in capsys.readouterr().err
+
+
+def test_the_dense_selector_finds_what_numpy_finds_among_the_allowed_ids():
+    import numpy as np
+
+    from qa.dense import DenseIndex
+
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(500, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(1000, 1500, dtype=np.int64)
+    index = DenseIndex.create()
+    index.add(ids, vectors)
+    allowed = np.sort(rng.choice(ids, 40, replace=False))
+    query = vectors[7] * 0.5 + vectors[300] * 0.5
+
+    scores, found = index.search(query, 10, allowed)
+    subset = vectors[allowed - 1000] @ (query / 1.0)
+    expected = allowed[np.argsort(-subset)[:10]]
+    assert found[0].tolist() == expected.tolist()
+    assert np.allclose(scores[0], np.sort(subset)[::-1][:10], atol=1e-5)
+
+
+def test_the_lexical_mask_keeps_the_unfiltered_scores_of_the_allowed_passages():
+    import numpy as np
+
+    from qa.lexical import LexicalIndex, tokenize
+
+    texts = [f"the Rhone glacier lost {n} percent" if n % 3 else f"skiing resorts closed {n} slopes" for n in range(30)]
+    index = LexicalIndex.build(list(range(100, 130)), tokenize(texts))
+    allowed = np.asarray([101, 104, 105, 110, 111, 129], dtype=np.int64)
+
+    everything = dict(index.search("Rhone glacier", 30))
+    assert index.search("Rhone glacier", 3, allowed) == sorted(
+        ((pid, s) for pid, s in everything.items() if pid in allowed), key=lambda p: (-p[1], p[0]))[:3]

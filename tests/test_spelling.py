@@ -7,7 +7,7 @@ from pathlib import Path
 
 import qa
 from qa import store
-from qa.spelling import Vocabulary
+from qa.spelling import Vocabulary, word_counts
 
 
 def test_a_question_full_of_typos_is_answered_and_says_what_was_corrected(bot: qa.QA):
@@ -103,3 +103,15 @@ def test_the_cli_prints_what_it_corrected(default_index: Path, capsys):
     assert out.startswith("(read as: mny → many, natinals → nationals, zelenksy → zelensky)\n“Ukrainian President")
     assert main(["ask", "how mny chinese natinals did zelenksy claim", "--no-correct", "--index", str(default_index)]) == 1
     assert "read as" not in capsys.readouterr().out
+
+
+def test_among_words_as_near_the_one_that_fits_the_question_wins():
+    from qa.lexical import LexicalIndex, tokenize
+
+    texts = ["The Henry Cole Wing houses the prints collection.", "They win and win again.", "A win at home."]
+    vocabulary = Vocabulary(dict(word_counts(texts)))
+    index = LexicalIndex.build([1, 2, 3], tokenize(texts))
+    question = "What does the Henry Cole Wign house?"
+
+    assert vocabulary.correct(question)[0] == "What does the Henry Cole Win house?"  # the more frequent word
+    assert vocabulary.correct(question, support=index.cooccurrence)[0] == "What does the Henry Cole Wing house?"

@@ -52,6 +52,9 @@ class Store(Protocol):
         """The k passages that best match a question, BM25 and embedding rankings fused by rank, best first;
         with `within`, only passages of the articles it admits, filtered inside both searches."""
 
+    def cooccurrence(self, candidates: Sequence[str], context: Sequence[str]) -> list[int]:
+        """For each candidate BM25 term, the most context terms one passage holds with it (typo correction)."""
+
     def newest_date(self) -> str | None:
         """The newest article date of the index (ISO day), or None when no article is dated."""
 

@@ -119,6 +119,9 @@ class EmbeddedStore:
     def idf(self, terms: Sequence[str]) -> list[float]:
         return self.lexical.idf(terms)
 
+    def cooccurrence(self, candidates: Sequence[str], context: Sequence[str]) -> list[int]:
+        return self.lexical.cooccurrence(candidates, context)
+
     def article_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
         with self._lock:
             return self.catalog.article_meta(doc_ids)

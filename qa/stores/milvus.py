@@ -323,6 +323,9 @@ class MilvusStore:
         visible = [h for h in hits if current.get(h["entity"]["doc_id"]) == h["entity"]["content_hash"]]
         return [Ranked(passage_id=int(h["id"]), score=float(h["distance"])) for h in visible[:k]]
 
+    def cooccurrence(self, candidates: Sequence[str], context: Sequence[str]) -> list[int]:
+        return [0] * len(candidates)  # no vocabulary is kept on Milvus, so nothing asks
+
     def newest_date(self) -> str | None:
         dates = [d for r in self._article_rows() if (d := article_date(r["date"])) is not None]
         return max(dates).isoformat() if dates else None
