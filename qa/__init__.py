@@ -12,6 +12,7 @@ from qa.errors import (
     EmptyDocumentError,
     EmptyQuestionError,
     EncodingError,
+    FilterError,
     IndexClosedError,
     IndexLockedError,
     IndexNotFoundError,
@@ -32,6 +33,7 @@ from qa.models import (
     Candidate,
     Citation,
     CorpusChanges,
+    Correction,
     IndexCheck,
     IndexReport,
     Passage,
@@ -48,4 +50,5 @@ __all__ = [
     "QAError", "CorpusError", "DocumentError", "UnsupportedFormatError", "EncodingError", "MalformedRecordError",
     "EmptyDocumentError", "IndexStoreError", "IndexNotFoundError", "CorruptIndexError", "IndexVersionError",
     "IndexLockedError", "IndexClosedError", "ArticleNotFoundError", "QuestionError", "EmptyQuestionError", "ModelUnavailableError",
+    "FilterError", "Correction",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 
@@ -15,10 +17,13 @@ from qa.embedding import Embedder
 from qa.documents import scan_corpus
 from qa.errors import ArticleNotFoundError, EmptyQuestionError, IndexClosedError, IndexVersionError
 from qa.features import Scored, sentence_features
+from qa.filters import Filter, article_date, make_filter, parse_day
 from qa.fusion import as_passages
+from qa.when import LATEST_MARGIN, TIME_PHRASES, preferred, read_time
 from qa.indexer import MAX_ARTICLE_BYTES, Progress, verify_index
-from qa.models import Answer, Article, ArticleInfo, CorpusChanges, IndexReport, Passage, Sentence
+from qa.models import Answer, Article, ArticleInfo, CorpusChanges, Correction, IndexReport, Passage, Sentence
 from qa.question import Question, analyze
+from qa.spelling import common_words
 from qa.stores import Store, is_milvus, open_store
 
 __all__ = ["QA", "build_index", "open_index", "verify_index"]
@@ -49,23 +54,75 @@ class QA:
         state = "closed" if self._closed else ", ".join(f"{k}={v}" for k, v in self.counts.items())
         return f"<QA {self.location!r} {self.generation} {state}>"
 
-    def ask(self, question: str) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        since: date | str | None = None,
+        until: date | str | None = None,
+        sources: Iterable[str] | str | None = None,
+        undated: str = "keep",
+        correct_typos: bool = True,
+        as_of: date | str | None = None,
+        time_phrases: str = "prefer",
+    ) -> Answer:
         """Answer a question with a sentence quoted from the archive, or say that it holds no answer.
 
         Args:
             question: a question in English.
+            since, until: answer only from articles dated in this range, both days included: a
+                `datetime.date` or an ISO year, month or day ("2025", "2025-04", "2025-04-12"; a month
+                as `until` means its last day).
+            sources: answer only from these outlets (an article's source) or corpus sub-folders, ignoring case.
+            undated: "keep" (the default) lets articles without a date through a date filter, "drop" does not.
+            correct_typos: read words the archive does not know as the nearest word it does ("zelenksy" ->
+                "zelensky"); the Answer lists them in `corrections`. False asks the question as typed.
+            as_of: the day the question is asked about, which "this week" or "last month" count from
+                (a date or ISO string); None: the newest article date of the index.
+            time_phrases: what a date phrase of the question ("in April 2025", "this week") does when no
+                since/until is given: "prefer" ranks passages of articles in that range higher (the
+                default, measured in bench/time_questions.py), "filter" answers only from them (from all
+                when none matches), "off" ignores it. "latest"/"most recent" prefers, among the sentences
+                that answer about as well as the best, the one of the newest article.
 
         Returns:
             An Answer: the quoted sentence, its short answer, citation and confidence, the corroborating
-            articles and the other candidates; or `found=False` with the closest passages as `related`.
+            articles and the other candidates; or `found=False` with the closest passages as `related`
+            (and, when a filter admits no article, a message saying that the filter left nothing).
 
         Raises:
             EmptyQuestionError: the question is empty or only whitespace.
+            FilterError: a filter qa cannot read (a date that is not ISO, since after until, ...).
         """
-        asked = analyze(_checked(question))
+        within = make_filter(since, until, sources, undated)
+        text = _checked(question)
         self._check_open()
-        passages, ranked, evidence = self._read(asked)
-        return self._answerer.answer(asked, list(passages.values()), ranked, self._store, evidence)
+        corrections: list[Correction] = []
+        if correct_typos and self._store.vocabulary is not None:
+            text_read, corrections = self._store.vocabulary.correct(text, common_words(self._store.model_dir),
+                                                                    self._store.cooccurrence)
+        asked = analyze(text_read if corrections else text)
+        if time_phrases not in TIME_PHRASES:
+            raise ValueError(f"time_phrases must be one of {TIME_PHRASES}, not {time_phrases!r}")
+        reading = None
+        if time_phrases != "off" and since is None and until is None:
+            reading = read_time(asked.text, parse_day(as_of, "as_of") or self._newest())
+        span = None
+        if reading is not None and reading.has_range:  # preferred: the articles known to be in range
+            span = make_filter(reading.since, reading.until, sources, undated if time_phrases == "filter" else "drop")
+        if span is not None and time_phrases == "filter":
+            passages, ranked, evidence = self._read(asked, span)
+            if not passages:
+                passages, ranked, evidence = self._read(asked, within)
+        else:
+            passages, ranked, evidence = self._read(asked, within, prefer=span)
+        if reading is not None and reading.latest:
+            ranked = _newest_first(ranked, self._store)
+        if within is not None and not passages:
+            answer = Answer(question=asked.text, found=False, message=within.nothing_left(), confidence=0.0)
+        else:
+            answer = self._answerer.answer(asked, list(passages.values()), ranked, self._store, evidence)
+        return answer.model_copy(update={"question": text, "corrections": corrections}) if corrections else answer
 
     def conversation(self) -> Conversation:
         """A thread of questions: its `ask` reads a follow-up ("and how many were killed?", "what did China
@@ -73,42 +130,68 @@ class QA:
         self._check_open()
         return Conversation(self)
 
-    def search(self, question: str, k: int = 10) -> list[Passage]:
-        """The k passages that best match a question, BM25 and embedding rankings fused.
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        *,
+        since: date | str | None = None,
+        until: date | str | None = None,
+        sources: Iterable[str] | str | None = None,
+        undated: str = "keep",
+    ) -> list[Passage]:
+        """The k passages that best match a question, BM25 and embedding rankings fused; `since`, `until`,
+        `sources` and `undated` filter the articles searched, as in `ask` (empty when none is admitted).
 
         Raises:
             EmptyQuestionError: the question is empty or only whitespace.
+            FilterError: a filter qa cannot read.
             ValueError: k is not positive.
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, not {k}")
+        within = make_filter(since, until, sources, undated)
         asked = analyze(_checked(question))
         self._check_open()
         vector = self._embedder.encode([asked.text])[0]
-        return list(self._passages(asked, vector, k).values())
+        return list(self._passages(asked, vector, k, within).values())
 
-    def _passages(self, question: Question, vector: np.ndarray, k: int) -> dict[int, Passage]:
-        return as_passages(self._store.ranked(question.text, vector, k), self._store)
+    def _passages(self, question: Question, vector: np.ndarray, k: int, within: Filter | None = None) -> dict[int, Passage]:
+        return as_passages(self._store.ranked(question.text, vector, k, within), self._store)
 
-    def _candidates(self, question: str | Question) -> tuple[dict[int, Passage], list[Scored]]:
+    def _candidates(
+        self, question: str | Question, within: Filter | None = None, prefer: Filter | None = None
+    ) -> tuple[dict[int, Passage], list[Scored]]:
         """The fused passages of a question and its candidate sentences, ranked, read and combined, best
         first: what `ask` decides on. bench/ calls it too, so the weights are fitted and evaluated on
-        exactly this path."""
-        passages, ranked, _ = self._read(question, evidence=False)
+        exactly this path. `prefer`: a filter whose passages rank higher (a date phrase's range)."""
+        passages, ranked, _ = self._read(question, within, prefer, evidence=False)
         return passages, ranked
 
-    def _read(self, question: str | Question, evidence: bool = True) -> tuple[dict[int, Passage], list[Scored], list[Scored]]:
+    def _read(
+        self, question: str | Question, within: Filter | None = None, prefer: Filter | None = None, evidence: bool = True
+    ) -> tuple[dict[int, Passage], list[Scored], list[Scored]]:
         """`_candidates`, and the sentences of the next EVIDENCE_PASSAGES passages: not candidates, but
         other articles that may state the same fact (corroboration)."""
         asked = question if isinstance(question, Question) else analyze(question)
         vector = self._embedder.encode([asked.text])[0]
-        passages = self._passages(asked, vector, k=CANDIDATE_PASSAGES + EVIDENCE_PASSAGES)
+        depth = CANDIDATE_PASSAGES + EVIDENCE_PASSAGES
+        if prefer is None:
+            passages = self._passages(asked, vector, depth, within)
+        else:
+            ranked = preferred(self._store.ranked(asked.text, vector, depth, within),
+                               self._store.ranked(asked.text, vector, depth, prefer), depth)
+            passages = as_passages(ranked, self._store)
         items = list(passages.items())
         best = dict(items[:CANDIDATE_PASSAGES])
         candidates = sentence_features(asked, vector, best, self._store, self._store, self._store)
         more = sentence_features(asked, vector, dict(items[CANDIDATE_PASSAGES:]), self._store, self._store,
                                  self._store) if evidence else []
         return dict(items[:10]), self._answerer.choose(asked, candidates), more
+
+    def _newest(self) -> date | None:
+        newest = self._store.newest_date()
+        return date.fromisoformat(newest) if newest else None
 
     def article(self, doc_id: str) -> Article:
         """The cleaned text and metadata of an article, so any citation can be checked.
@@ -260,6 +343,21 @@ def build_index(
     """
     return stores.build(corpus_dir, index_dir, rebuild=rebuild, progress=progress, wait=wait,
                         max_article_bytes=max_article_bytes)
+
+
+def _newest_first(ranked: list[Scored], store: Store) -> list[Scored]:
+    """For "the latest": among the sentences scored within LATEST_MARGIN of the best, the newest dated
+    article's best first, then the sentences that were not that close, then the older close ones: these
+    answer about an earlier state, so they are no rivals for the confidence's lead."""
+    close = [c for c in ranked if ranked and c.score >= ranked[0].score - LATEST_MARGIN]
+    days = {d: article_date(m["date"]) for d, m in store.article_meta({c.sentence.doc_id for c in close}).items()}
+    dated = [c for c in close if days.get(c.sentence.doc_id)]
+    if not dated:
+        return ranked
+    newest = max(dated, key=lambda c: (days[c.sentence.doc_id], c.score))
+    older = [c for c in close if c is not newest]
+    held = {id(c) for c in [newest, *older]}
+    return [newest, *(c for c in ranked if id(c) not in held), *older]
 
 
 def _checked(question: str) -> str:

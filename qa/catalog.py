@@ -224,6 +224,15 @@ class Catalog:
         return {r[0]: {"title": r[1], "source": r[2], "date": r[3], "url": r[4], "path": r[5]} for r in rows}
 
     @_guarded
+    def filter_rows(self) -> tuple[list[tuple[str, str | None, str | None, str]], list[tuple[str, int]], list[tuple[str, int]]]:
+        """What a filter reads: (doc_id, source, date, path) of every article, and (doc_id, id) of every
+        passage and sentence."""
+        articles = list(self._db.execute("SELECT doc_id, source, date, path FROM articles"))
+        passages = list(self._db.execute("SELECT doc_id, id FROM passages"))
+        sentences = list(self._db.execute("SELECT doc_id, id FROM sentences"))
+        return articles, passages, sentences
+
+    @_guarded
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         """Passages by id, with their text and title."""
         if not ids:

@@ -120,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="up to N answers, each from a different article (default: 1; --json has them all "
                    "as the Answer's candidates)")
     p.add_argument("--index", default=None, metavar="DIR", help=index_help)
+    _add_filters(p)
+    p.add_argument("--no-correct", action="store_true", help="ask as typed: do not correct words the archive does not know")
     output = p.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the whole Answer as JSON (a list with --file)")
     output.add_argument("--jsonl", action="store_true", help="print one Answer as JSON per line (for --file)")
@@ -135,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, metavar="N", help="how many passages (default: 5)")
     p.add_argument("--index", default=None, metavar="DIR", help=index_help)
     p.add_argument("--json", action="store_true", help="print the passages as JSON")
+    _add_filters(p)
     p.set_defaults(run=_search)
 
     p = command("list", "list the articles of the index",
@@ -187,6 +190,20 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_completion)
     _add_serve_and_store(sub)
     return parser
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("filters", "answer only from some articles (dates are ISO: 2025, 2025-04, 2025-04-12)")
+    group.add_argument("--since", metavar="DATE", help="articles dated on or after DATE (a month: from its first day)")
+    group.add_argument("--until", metavar="DATE", help="articles dated on or before DATE (a month: to its last day)")
+    group.add_argument("--source", action="append", metavar="NAME", dest="sources",
+                       help="articles of this outlet or corpus sub-folder, any case; repeat for several")
+    group.add_argument("--undated", choices=["keep", "drop"], default="keep",
+                       help="with --since/--until: keep articles without a date (default) or drop them")
+
+
+def _filters(args: argparse.Namespace) -> dict:
+    return {"since": args.since, "until": args.until, "sources": args.sources, "undated": args.undated}
 
 
 def _seconds(text: str) -> float:
@@ -246,14 +263,16 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _answer_all(bot: QA, questions: list[str], args: argparse.Namespace) -> int:
-    from qa import QuestionError
+    from qa import FilterError, QuestionError
 
     batch = args.file is not None
     unanswered = 0
     dumped = []
     for number, question in enumerate(questions, 1):
         try:
-            answer = bot.ask(question)
+            answer = bot.ask(question, **_filters(args), correct_typos=not args.no_correct)
+        except FilterError:
+            raise
         except QuestionError:
             if not batch:
                 raise
@@ -273,8 +292,13 @@ def _answer_all(bot: QA, questions: list[str], args: argparse.Namespace) -> int:
 
 
 def _print_answer(bot: QA, answer: Answer, top: int) -> None:
+    if answer.corrections:
+        print("(read as: " + ", ".join(f"{printable(c.word)} → {printable(c.replacement)}" for c in answer.corrections)
+              + ")")
     if not answer.found:
-        print(printable(answer.message), f"(confidence that any sentence answers: {answer.confidence:.2f})")
+        considered = answer.candidates or answer.related
+        print(printable(answer.message) + (f" (confidence that any sentence answers: {answer.confidence:.2f})"
+                                           if considered else ""))
         if answer.related:
             print("\nClosest passages:")
             for p in answer.related[:3]:
@@ -355,7 +379,12 @@ def _search(args: argparse.Namespace) -> int:
         return _usage("search", "-k must be at least 1")
     question = " ".join(args.question)
     with open_index(_index_dir(args)) as bot:
-        passages = bot.search(question, k=args.k)
+        passages = bot.search(question, k=args.k, **_filters(args))
+        if not passages and any((args.since, args.until, args.sources)):
+            from qa.filters import make_filter
+
+            within = make_filter(**_filters(args))
+            print(printable(within.nothing_left()) if within else "", file=sys.stderr)
         if args.json:
             print("[" + ",\n".join(p.model_dump_json(indent=2) for p in passages) + "]")
             return ANSWERED if passages else NOT_ANSWERED

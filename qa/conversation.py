@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from qa.models import Answer
 from qa.question import NAME, analyze
 
 
 class _Asks(Protocol):
-    def ask(self, question: str) -> Answer: ...
+    def ask(self, question: str, **filters: Any) -> Answer: ...
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,12 @@ class Conversation:
         self._bot = bot
         self.turns: list[Turn] = []
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, **filters: Any) -> Answer:
         """Answer a question in the light of the earlier ones.
+
+        Args:
+            question: the question as typed.
+            filters: passed on to `QA.ask` (since, until, sources, undated, ...).
 
         Returns:
             The Answer; `question` is as asked, `resolved` the standalone question asked of the index
@@ -64,9 +68,9 @@ class Conversation:
         """
         resolved = resolve(question, self.turns[-1] if self.turns else None) if isinstance(question, str) else None
         if resolved is None:
-            answer = self._bot.ask(question)
+            answer = self._bot.ask(question, **filters)
         else:
-            answer = self._bot.ask(resolved).model_copy(update={"question": " ".join(question.split()), "resolved": resolved})
+            answer = self._bot.ask(resolved, **filters).model_copy(update={"question": " ".join(question.split()), "resolved": resolved})
         self.turns.append(Turn(question=answer.question, answer=answer))
         return answer
 

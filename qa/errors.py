@@ -15,7 +15,8 @@
     │   └── IndexClosedError        the QA was closed: open the index again
     ├── ArticleNotFoundError        no article with this id (also a KeyError)
     ├── QuestionError
-    │   └── EmptyQuestionError      an empty or whitespace-only question
+    │   ├── EmptyQuestionError      an empty or whitespace-only question
+    │   └── FilterError             a date, source or `undated` filter qa cannot read
     └── ModelUnavailableError       the embedding model cannot be found or loaded offline
 
 A caller's programming mistake (a negative `k`, a wrong type) stays a ValueError or TypeError.
@@ -89,6 +90,10 @@ class QuestionError(QAError):
 
 class EmptyQuestionError(QuestionError):
     """An empty or whitespace-only question."""
+
+
+class FilterError(QuestionError):
+    """A filter of `ask` or `search` that qa cannot read: a date that is not ISO, since after until, ..."""
 
 
 class ModelUnavailableError(QAError):

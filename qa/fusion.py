@@ -86,6 +86,7 @@ def retrieve(
     k: int = 10,
     titles: DenseIndex | None = None,
     weight: float | None = None,
+    allowed: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[Ranked]:
     """Rank passages for a question by fusing BM25 and embedding similarity.
 
@@ -96,18 +97,20 @@ def retrieve(
         k: how many passages to return.
         titles: the title vectors, keyed by the id of each article's first sentence; None: sentences only.
         weight: the title weight; None: the fitted one.
+        allowed: if given, (passage ids, sentence ids) that both rankings may return: a filter applied
+            inside each search, so the top k are the best admitted passages.
 
     Returns:
         The top k passages, best first, with both rankings' ranks and scores.
     """
-    lexical_hits = lexical.search(without_wh_phrase(question), LEXICAL_DEPTH)
+    lexical_hits = lexical.search(without_wh_phrase(question), LEXICAL_DEPTH, None if allowed is None else allowed[0])
     lexical_rank = {pid: rank for rank, (pid, _score) in enumerate(lexical_hits, 1)}
     lexical_score = dict(lexical_hits)
 
-    depth = min(DENSE_DEPTH, len(dense))
+    depth = min(DENSE_DEPTH, len(dense) if allowed is None else len(allowed[1]))
     sentence_scores: dict[int, float] = {}
     if depth:
-        scores, ids = dense.search(query_vector.reshape(1, -1), depth)
+        scores, ids = dense.search(query_vector.reshape(1, -1), depth, None if allowed is None else allowed[1])
         sentence_scores = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
     dense_score: dict[int, float] = {}
     for sid, pids in catalog.passages_of_sentences(list(sentence_scores)).items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from qa.lexical import LexicalIndex, tokenize
 from qa.models import IndexCheck, IndexReport, SkippedFile
 from qa.passages import group_passages
 from qa.sentences import split_sentences
+from qa.spelling import Vocabulary
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total), stage one of BUILD_STAGES."""
@@ -132,6 +133,8 @@ def build_index(
             dense, titles = DenseIndex.create(), DenseIndex.create()
         cleanup.callback(catalog.close)
         gone = removed + [raw.doc_id for raw in updated]
+        vocabulary = _previous_vocabulary(folder, catalog) if previous else Vocabulary({})
+        vocabulary = vocabulary.updated(_texts(catalog, gone), [])
         gone_sentences, _ = catalog.delete_articles(gone)
         dense.remove(np.asarray(gone_sentences, dtype=np.int64))
         titles.remove(np.asarray(gone_sentences, dtype=np.int64))  # keyed by each article's first sentence
@@ -152,6 +155,7 @@ def build_index(
             stages["embed"] = stages.get("embed", 0.0) + time.perf_counter() - tick
             tick = time.perf_counter()
             new_sentences, _ = catalog.insert_articles(items)
+            vocabulary = vocabulary.updated([], (f"{i.article.title}\n{i.article.text}" for i in items))
             dense.add(np.asarray(new_sentences, dtype=np.int64), vectors)
             if items:
                 firsts = np.cumsum([0] + [len(item.sentence_spans) for item in items[:-1]])
@@ -171,6 +175,7 @@ def build_index(
             progress("write", 0, 3)
         dense.save(staging / store.DENSE)
         titles.save(staging / store.TITLES)
+        vocabulary.save(staging / store.VOCABULARY)
         stages["faiss"] = time.perf_counter() - tick
         if progress:
             progress("write", 1, 3)
@@ -264,6 +269,24 @@ def prepare_articles(
         if progress and (done % 50 == 0 or done == total):
             progress("load", done, total)
     return items
+
+
+def _previous_vocabulary(folder: IndexFolder, catalog: Catalog) -> Vocabulary:
+    """The current generation's vocabulary; counted from its catalog when it has none (built by an older qa)."""
+    manifest = folder.manifest
+    assert manifest is not None and manifest.generation is not None
+    try:
+        found = Vocabulary.load(folder.path / manifest.generation / store.VOCABULARY)
+    except IndexStoreError:
+        found = None
+    return found if found is not None else Vocabulary({}).updated(_texts(catalog, catalog.content_hashes()), [])
+
+
+def _texts(catalog: Catalog, doc_ids: Iterable[str]) -> Iterator[str]:
+    for doc_id in doc_ids:
+        article = catalog.article(doc_id)
+        if article is not None:
+            yield f"{article.title}\n{article.text}"
 
 
 def _open_previous(

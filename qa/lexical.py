@@ -175,12 +175,14 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Rank passages by BM25 score for a question.
 
         Args:
             query: the question, tokenized with `tokenize`; terms absent from every passage are ignored.
             k: the most results to return.
+            allowed: if given, the passage ids that may be returned (a filter): the others score 0
+                before the top k are taken, as bm25s's `weight_mask` does.
 
         Returns:
             (passage id, score) pairs, best first (ties by id), only scores above 0; empty when nothing matches.
@@ -194,11 +196,28 @@ class LexicalIndex:
         if not term_ids:
             return []
         scores = self._model.get_scores_from_ids(term_ids)
+        if allowed is not None:
+            scores = scores * np.isin(self._ids, allowed)
         hits = np.flatnonzero(scores > 0)
         if len(hits) > k:
             hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
         hits = hits[np.lexsort((self._ids[hits], -scores[hits]))]
         return [(int(self._ids[i]), float(scores[i])) for i in hits]
+
+    def cooccurrence(self, candidates: Sequence[str], context: Sequence[str]) -> list[int]:
+        """For each candidate term, the most of the context terms that one passage holds together with it
+        (0 for a term no passage has): how well a candidate correction fits the rest of a question."""
+        if self._model is None:
+            return [0] * len(candidates)
+        vocab, indptr, indices = self._model.vocab_dict, self._model.scores["indptr"], self._model.scores["indices"]
+        rows = [indices[indptr[c]:indptr[c + 1]] for t in set(context) if (c := vocab.get(t)) is not None]
+        support = np.bincount(np.concatenate(rows), minlength=len(self._ids)) if rows else np.zeros(len(self._ids), int)
+        out = []
+        for term in candidates:
+            column = vocab.get(term)
+            hits = indices[indptr[column]:indptr[column + 1]] if column is not None else []
+            out.append(int(support[hits].max()) if len(hits) else 0)
+        return out
 
     def idf(self, terms: Sequence[str]) -> list[float]:
         """Inverse document frequency of terms (already tokenized), by the index's idf variant.

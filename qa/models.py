@@ -134,6 +134,14 @@ class Account(_Frozen):
         default_factory=list, description="further articles whose sentences give this same value"
     )
 
+class Correction(_Frozen):
+    """A word of the question that the archive does not know, and the known word it was read as."""
+
+    word: str = Field(description="the word as typed")
+    replacement: str = Field(description="the word of the archive's vocabulary it was corrected to")
+    start: int = Field(description="offset of the word in the question as asked (whitespace normalised)")
+    end: int
+
 
 class Answer(_Frozen):
     """The reply to a question: a quoted sentence with its citation, or a plain "no answer"."""
@@ -156,6 +164,9 @@ class Answer(_Frozen):
     )
     candidates: list[Candidate] = Field(default_factory=list, description="other sentences considered")
     related: list[Passage] = Field(default_factory=list, description="the closest passages retrieved")
+    corrections: list[Correction] = Field(
+        default_factory=list, description="typos corrected against the archive's vocabulary before answering"
+    )
 
     def __repr__(self) -> str:
         # the full model is model_dump(); a repr is for a REPL or a log line

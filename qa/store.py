@@ -4,7 +4,7 @@
       manifest.json      schema, model, the current and previous generation, a checksum of every file,
                          and every name qa made in the folder; written last, in one `os.replace`
       model-<fingerprint>/  the embedding model exported to ONNX (model.onnx, tokenizer.json, fingerprint.txt)
-      gen-000007/        one complete generation: catalog.sqlite, sentences.faiss, bm25/
+      gen-000007/        one complete generation: catalog.sqlite, sentences.faiss, bm25/, vocabulary.json
       gen-000006/        the previous one, kept so that a reader opening it during a publish still can
       .manifest.backup.json  the same manifest, written just before it
       .lock              held by the build that is writing
@@ -37,7 +37,7 @@ from qa.errors import CorruptIndexError, IndexNotFoundError, IndexVersionError
 SCHEMA_VERSION = 2  # 2: checksums and owned names in the manifest, the previous generation kept
 # Bump when reading, cleaning, splitting or tokenizing articles changes what it produces: an index built
 # the old way is then rebuilt from scratch, since unchanged files would otherwise keep their old sentences.
-PIPELINE_VERSION = "3"  # 3: a vector per article title (titles.faiss)
+PIPELINE_VERSION = "3"  # 3: a vector per article title (titles.faiss) and the vocabulary
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 MODEL_DIR = "model"  # the index's ONNX copy of the model lives in model-<fingerprint>/ (see model_dir)
@@ -45,6 +45,7 @@ CATALOG = "catalog.sqlite"
 DENSE = "sentences.faiss"
 TITLES = "titles.faiss"  # one vector per article title, keyed by the id of the article's first sentence
 LEXICAL = "bm25"
+VOCABULARY = "vocabulary.json"  # the words of the articles, for correcting typos in questions (qa.spelling)
 VERIFY_AT_OPEN = 128 * 2**20
 """Files up to this size are checked against their checksum each time an index is opened (sha256 reads
 ~1 GB/s here, so the 90 MB model costs ~0.1 s); larger ones by size, and in full by every build and

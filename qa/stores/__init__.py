@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
+    from qa.filters import Filter
     from qa.fusion import Ranked
     from qa.indexer import Progress
     from qa.models import Article, ArticleInfo, IndexReport, Passage, Sentence
+    from qa.spelling import Vocabulary
 
 MILVUS_SCHEMES = ("milvus://", "milvus-lite:")
 
@@ -38,6 +40,7 @@ class Store(Protocol):
     model_fingerprint: str
     model_dir: Path
     built_at: float  # when a build last wrote this generation, in seconds since the epoch
+    vocabulary: Vocabulary | None  # the articles' words, for correcting typos; None when the store keeps none
 
     def counts(self) -> dict[str, int]:
         """How many articles, passages and sentences the generation holds."""
@@ -45,8 +48,15 @@ class Store(Protocol):
     def latest_generation(self) -> str | None:
         """The generation the index names now (a build may have published one since this was opened)."""
 
-    def ranked(self, question: str, vector: np.ndarray, k: int) -> list[Ranked]:
-        """The k passages that best match a question, BM25 and embedding rankings fused by rank, best first."""
+    def ranked(self, question: str, vector: np.ndarray, k: int, within: Filter | None = None) -> list[Ranked]:
+        """The k passages that best match a question, BM25 and embedding rankings fused by rank, best first;
+        with `within`, only passages of the articles it admits, filtered inside both searches."""
+
+    def cooccurrence(self, candidates: Sequence[str], context: Sequence[str]) -> list[int]:
+        """For each candidate BM25 term, the most context terms one passage holds with it (typo correction)."""
+
+    def newest_date(self) -> str | None:
+        """The newest article date of the index (ISO day), or None when no article is dated."""
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         """Passages by id, with their text and their article's title."""

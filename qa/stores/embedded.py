@@ -18,9 +18,11 @@ from qa import store
 from qa.catalog import Catalog
 from qa.dense import DenseIndex
 from qa.errors import IndexStoreError
+from qa.filters import Filter, article_date
 from qa.fusion import Ranked, retrieve
 from qa.lexical import LexicalIndex
 from qa.models import Article, ArticleInfo, Passage, Sentence
+from qa.spelling import Vocabulary
 
 
 _OPEN_ATTEMPTS = 3
@@ -33,6 +35,7 @@ class EmbeddedStore:
         self.index_dir = Path(index_dir)
         self.location = str(index_dir)
         self._lock = threading.Lock()
+        self._filter_rows: tuple[list, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         for attempt in range(_OPEN_ATTEMPTS):
             manifest = store.read_manifest(self.index_dir)
             try:
@@ -54,6 +57,7 @@ class EmbeddedStore:
         self.titles = DenseIndex.load(generation / store.TITLES, expected=manifest.articles)
         self.lexical = LexicalIndex.load(generation / store.LEXICAL)
         self.model_dir = store.model_dir(self.index_dir, manifest.model_fingerprint)
+        self.vocabulary = Vocabulary.load(generation / store.VOCABULARY)  # None in an index built before qa kept one
         self.catalog = Catalog(generation / store.CATALOG, readonly=True)  # last: the one load that needs closing
 
     def counts(self) -> dict[str, int]:
@@ -66,12 +70,40 @@ class EmbeddedStore:
         except IndexStoreError:
             return None
 
-    def ranked(self, question: str, vector: np.ndarray, k: int) -> list[Ranked]:
-        return retrieve(question, vector, self.lexical, self.dense, self, k=k, titles=self.titles)
-
     def title_keys(self, passage_ids: Sequence[int]) -> dict[int, int]:
         with self._lock:
             return self.catalog.title_keys(passage_ids)
+    def ranked(self, question: str, vector: np.ndarray, k: int, within: Filter | None = None) -> list[Ranked]:
+        allowed = None if within is None else self._admitted(within)
+        if allowed is not None and not len(allowed[0]):
+            return []
+        return retrieve(question, vector, self.lexical, self.dense, self, k=k, allowed=allowed, titles=self.titles)
+
+    def newest_date(self) -> str | None:
+        dates = [d for _, _, day, _ in self._rows()[0] if (d := article_date(day)) is not None]
+        return max(dates).isoformat() if dates else None
+
+    def _admitted(self, within: Filter) -> tuple[np.ndarray, np.ndarray]:
+        articles, passage_docs, passage_ids, sentence_docs, sentence_ids = self._rows()
+        codes = np.asarray([i for i, (_, source, day, path) in enumerate(articles) if within.admits(source, day, path)],
+                           dtype=np.int64)
+        return passage_ids[np.isin(passage_docs, codes)], sentence_ids[np.isin(sentence_docs, codes)]
+
+    def _rows(self) -> tuple[list, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every article's metadata and the article of each passage and sentence id, read once: a generation
+        does not change once published."""
+        with self._lock:
+            if self._filter_rows is None:
+                articles, passages, sentences = self.catalog.filter_rows()
+                code = {row[0]: i for i, row in enumerate(articles)}
+                self._filter_rows = (
+                    articles,
+                    np.fromiter((code[d] for d, _ in passages), np.int64, len(passages)),
+                    np.fromiter((i for _, i in passages), np.int64, len(passages)),
+                    np.fromiter((code[d] for d, _ in sentences), np.int64, len(sentences)),
+                    np.fromiter((i for _, i in sentences), np.int64, len(sentences)),
+                )
+            return self._filter_rows
 
     def passages_of_sentences(self, sentence_ids: Sequence[int]) -> dict[int, list[int]]:
         with self._lock:
@@ -90,6 +122,9 @@ class EmbeddedStore:
 
     def idf(self, terms: Sequence[str]) -> list[float]:
         return self.lexical.idf(terms)
+
+    def cooccurrence(self, candidates: Sequence[str], context: Sequence[str]) -> list[int]:
+        return self.lexical.cooccurrence(candidates, context)
 
     def article_meta(self, doc_ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
         with self._lock:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qa.errors import CorruptIndexError, IndexLockedError, IndexNotFoundError, IndexStoreError, IndexVersionError
+from qa.filters import Filter, article_date
 from qa.fusion import DENSE_DEPTH, LEXICAL_DEPTH, RRF_K, Ranked
 from qa.lexical import tokenize
 from qa.models import Article, ArticleInfo, Passage, Sentence
@@ -226,11 +227,14 @@ class MilvusStore:
         self.model_dir = location.model_cache / f"model-{self.model_fingerprint}"
         self.built_at = int(props.get("qa.written", "0")) / 1e9
         self._names = location.collections(generation)
+        self.vocabulary = None  # not kept on Milvus yet: questions are asked as typed
         self._closed = False
         self._df: dict[str, int] = {}
         self._stats_written: str | None = None
         self._stats_checked = -STATS_TTL
         self._stats_lock = threading.Lock()
+        self._rows: list[dict[str, Any]] | None = None
+        self._rows_written: str | None = None
 
     @classmethod
     def open(cls, text: str) -> MilvusStore:
@@ -294,15 +298,22 @@ class MilvusStore:
         except IndexStoreError:
             return None
 
-    def ranked(self, question: str, vector: np.ndarray, k: int) -> list[Ranked]:
+    def ranked(self, question: str, vector: np.ndarray, k: int, within: Filter | None = None) -> list[Ranked]:
         from pymilvus import AnnSearchRequest, RRFRanker
 
+        # A filter is a filter expression on both searches: Milvus ranks only the admitted articles' passages.
+        only = None
+        if within is not None:
+            admitted = [r["doc_id"] for r in self._article_rows() if within.admits(r["source"], r["date"], r["path"])]
+            if not admitted:
+                return []
+            only = expr("doc_id in {}", admitted)
         terms = tokenize([without_wh_phrase(question)])[0]
         requests = [AnnSearchRequest(data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="dense",
-                                     param={"metric_type": "IP"}, limit=DENSE_DEPTH)]
+                                     param={"metric_type": "IP"}, limit=DENSE_DEPTH, expr=only)]
         if terms:
             requests.insert(0, AnnSearchRequest(data=[" ".join(terms)], anns_field="sparse",
-                                                param={"metric_type": "BM25"}, limit=LEXICAL_DEPTH))
+                                                param={"metric_type": "BM25"}, limit=LEXICAL_DEPTH, expr=only))
         with translated(self._where):
             hits = self._client.hybrid_search(
                 self._names["passages"], requests, RRFRanker(RRF_K), limit=min(k + 20, DENSE_DEPTH),
@@ -311,6 +322,26 @@ class MilvusStore:
             current = self._hashes({h["entity"]["doc_id"] for h in hits})
         visible = [h for h in hits if current.get(h["entity"]["doc_id"]) == h["entity"]["content_hash"]]
         return [Ranked(passage_id=int(h["id"]), score=float(h["distance"])) for h in visible[:k]]
+
+    def cooccurrence(self, candidates: Sequence[str], context: Sequence[str]) -> list[int]:
+        return [0] * len(candidates)  # no vocabulary is kept on Milvus, so nothing asks
+
+    def newest_date(self) -> str | None:
+        dates = [d for r in self._article_rows() if (d := article_date(r["date"])) is not None]
+        return max(dates).isoformat() if dates else None
+
+    def _article_rows(self) -> list[dict[str, Any]]:
+        """doc_id, source, date and path of every article, what a filter reads; kept until a build next
+        writes the store, as the idf counts are."""
+        with translated(self._where):
+            written = properties(self._client, self._names["passages"]).get("qa.written")
+            with self._stats_lock:
+                if self._rows_written == written and self._rows is not None:
+                    return self._rows
+            rows = all_rows(self._client, self._names["articles"], "part == 0", ["doc_id", "source", "date", "path"])
+        with self._stats_lock:
+            self._rows, self._rows_written = rows, written
+        return rows
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         rows = self._visible(self._get("passages", ids, PASSAGE_FIELDS))

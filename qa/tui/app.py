@@ -26,6 +26,7 @@ from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 
 import qa
 from qa.display import printable
+from qa.tui.filters import ChatFilters
 from qa.tui.export import quote_with_citation, session_json, session_markdown
 from qa.tui.widgets import Exchange, HelpScreen, QuestionInput, Reader, SaveScreen, SourceLink
 
@@ -71,6 +72,7 @@ class QAApp(App[int]):
         self.thread: qa.Conversation | None = None  # follow-ups are read against it; ctrl+n or /new starts another
         self._bot_lock = threading.Lock()
         self._changes_said = ""
+        self.filters = ChatFilters()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,6 +83,7 @@ class QAApp(App[int]):
         with Horizontal(id="status"):
             yield Label("", id="status-label")
             yield ProgressBar(id="progress", show_eta=False)
+        yield Label("", id="filters")
         yield QuestionInput(history=self._read_history(), id="question",
                             placeholder="Ask the archive a question (↑/↓ recall earlier ones)")
         yield Footer()
@@ -143,19 +146,30 @@ class QAApp(App[int]):
         if question.lower() in ("/new", "/new thread"):
             self.action_new_thread()
             return
-        if not any(ch.isalnum() for ch in question):
-            self.notify("Type a question first (f1 lists the keys).", severity="warning")
+        try:
+            asked, filters = self.filters.read(question)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        if filters != self.filters:
+            self.filters = filters
+            label = self.query_one("#filters", Label)
+            label.update(filters.describe())
+            label.display = bool(filters)
+        if not any(ch.isalnum() for ch in asked):
+            if asked == question:
+                self.notify("Type a question first (f1 lists the keys).", severity="warning")
             return
         box.remember(question)
         self._append_history(question)
-        exchange = Exchange(question)
+        exchange = Exchange(asked)
         chat = self.query_one("#chat", VerticalScroll)
         chat.mount(exchange)
         chat.anchor()
-        self._ask_worker(question, exchange)
+        self._ask_worker(asked, exchange, filters)
 
     @work(thread=True, group="ask")
-    def _ask_worker(self, question: str, exchange: Exchange) -> None:
+    def _ask_worker(self, question: str, exchange: Exchange, filters: ChatFilters | None = None) -> None:
         # Questions wait on the lock for the index to load or rebuild, then run one at a time; each one
         # fills its own Exchange, so answers stay in the order they were asked.
         with self._bot_lock:
@@ -169,7 +183,7 @@ class QAApp(App[int]):
                                         f"({self._counts()}).", before=exchange)
                 if self.thread is None:
                     self.thread = self.bot.conversation()
-                answer = self.thread.ask(question)
+                answer = self.thread.ask(question, **(filters or ChatFilters()).arguments())
                 articles = self._articles(answer)
             except qa.QAError as exc:
                 self._ui(exchange.show_error, str(exc))

@@ -24,6 +24,7 @@ from textual.widgets import Input, Label, Static
 
 import qa
 from qa.display import printable
+from qa.tui.filters import HELP as FILTERS_HELP
 
 HIGHLIGHT = "bold #1d1f21 on #f0c674"
 """Rich style of the short answer inside a quote, and of the cited sentence in the reader."""
@@ -45,6 +46,7 @@ KEYS = [
     ("ctrl+n, /new", "a new thread: forget the earlier questions"),
     ("ctrl+r", "update the index from the corpus folder"),
     ("ctrl+p", "commands: rebuild from scratch, save, quit…"),
+    ("since: source:", FILTERS_HELP),
     ("f1, ? alone", "this help"),
     ("ctrl+q", "quit"),
 ]
@@ -157,6 +159,9 @@ def marked(text: str, start: int, end: int, style: str) -> Text:
 
 
 def _answer_widgets(answer: qa.Answer, articles: dict[str, qa.Article]) -> Iterable[Widget]:
+    if answer.corrections:
+        yield Static(Text("read as: " + ", ".join(f"{printable(c.word)} → {printable(c.replacement)}"
+                                                  for c in answer.corrections)), classes="corrections")
     if answer.resolved:
         yield Static(Text.assemble("read as: ", printable(answer.resolved)), classes="resolved")
     if not answer.found or answer.citation is None or answer.sentence is None:
