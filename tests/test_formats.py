@@ -228,3 +228,19 @@ def test_csv_columns_map_another_header(tmp_path: Path) -> None:
         answer = asked(bot, "What did the Craster lifeboat crew receive?")
         assert (answer.citation.doc_id, answer.citation.title, answer.citation.date) == (
             "s1", "Lifeboat crew honoured", "2025-02-06")
+
+
+def test_an_eml_in_a_legacy_charset_with_an_encoded_subject_reads_as_text(tmp_path: Path) -> None:
+    message = EmailMessage()
+    message["Subject"] = "Re: Café reopens in Alnmouth"
+    message["From"] = "Zoë Ward <zoe@example.org>"
+    message["Date"] = "Fri, 07 Mar 2025 16:00:00 +0000"
+    message.set_content("The café on the green reopens on Saturday, Zoë said.\n\n> an older message\n",
+                        charset="iso-8859-1")
+    (tmp_path / "cafe.eml").write_bytes(bytes(message))
+
+    article = load_article(tmp_path / "cafe.eml")
+
+    assert b"=?utf-8?" in (tmp_path / "cafe.eml").read_bytes()
+    assert (article.title, article.source, article.date) == ("Café reopens in Alnmouth", "Zoë Ward", "2025-03-07")
+    assert article.text == "The café on the green reopens on Saturday, Zoë said.", "the quoted reply is left out"
