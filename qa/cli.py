@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from qa.display import clip, highlighted, printable, question_words, shell_word, styled, word_spans
 
 if TYPE_CHECKING:
-    from qa import QA, Answer, Citation
+    from qa import QA, Answer, Citation, SkippedFile
 
 ANSWERED, NOT_ANSWERED, FAILED = 0, 1, 2
 
@@ -244,7 +244,7 @@ def _index(args: argparse.Namespace) -> int:
     if report.reason:
         print(f"Full rebuild: {report.reason}", file=sys.stderr)
     for skipped in report.skipped:
-        print(f"skipped {printable(skipped.location, one_line=True)}: {printable(skipped.reason)}", file=sys.stderr)
+        print(_skip_line(skipped), file=sys.stderr)
     print(report.summary())
     return ANSWERED
 
@@ -261,7 +261,7 @@ def _watch(args: argparse.Namespace) -> int:
             print(report.model_dump_json(), flush=True)
             return
         for skipped in report.skipped:
-            print(f"skipped {printable(skipped.location, one_line=True)}: {printable(skipped.reason)}", file=sys.stderr)
+            print(_skip_line(skipped), file=sys.stderr)
         print(f"{time.strftime('%H:%M:%S')} {report.summary()}", flush=True)
 
     def failed(exc: QAError) -> None:
@@ -538,6 +538,12 @@ def _completion(args: argparse.Namespace) -> int:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
+
+
+def _skip_line(skipped: SkippedFile) -> str:
+    """"skipped report.pdf: why", the file named once when the reason already starts with it."""
+    reason = skipped.reason.removeprefix(f"{skipped.location}: ")
+    return f"skipped {printable(skipped.location, one_line=True)}: {printable(reason)}"
 
 
 def _index_dir(args: argparse.Namespace) -> str:
