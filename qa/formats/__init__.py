@@ -36,7 +36,8 @@ class FormatReader(Protocol):
         that cannot be read goes to `skipped` with the reason."""
 
     def parse(self, raw: RawArticle, data: bytes) -> dict[str, Any]:
-        """title, text, source, date, url and authors of one article, from the bytes `raw.read()` gave.
+        """title, text, source, date, url and authors of one article, from the bytes `raw.read()` gave,
+        and "notes" (a list of str) for what was read but left out (a PDF's scanned pages).
 
         Raises:
             DocumentError: the article cannot be read; the message says why and what to do.
