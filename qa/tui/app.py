@@ -65,7 +65,7 @@ class QAApp(App[int]):
         across sessions when it is given (none is written otherwise). With `watch`, the index is updated
         each time the corpus changes, and the header says so."""
         super().__init__()
-        self.watch = watch
+        self.watching = watch
         self._watch_stop = threading.Event()
         self.corpus_dir = Path(corpus_dir)
         self.index_dir = Path(index_dir)
@@ -94,7 +94,7 @@ class QAApp(App[int]):
         chat.anchor()  # stays on the latest exchange when the reader opens or the terminal resizes
         self.query_one(QuestionInput).focus()
         self._index_worker(build=False)
-        if self.watch:
+        if self.watching:
             self._start_watching()
 
     def on_unmount(self) -> None:
@@ -111,7 +111,7 @@ class QAApp(App[int]):
                             self.action_rebuild)
         yield SystemCommand("Rebuild index from scratch", f"Index every article of {self.corpus_dir} again",
                             lambda: self.action_rebuild(from_scratch=True))
-        yield SystemCommand("Stop watching the corpus" if self.watch else "Watch the corpus",
+        yield SystemCommand("Stop watching the corpus" if self.watching else "Watch the corpus",
                             f"Update the index each time {self.corpus_dir} changes", self.action_toggle_watch)
         yield SystemCommand("Open source", "Open the article of the latest answer", self.action_open_latest)
         yield SystemCommand("Copy quote", "Copy the latest answer's quote with its citation", self.action_copy)
@@ -311,13 +311,13 @@ class QAApp(App[int]):
         self._index_worker(build=True, from_scratch=from_scratch)
 
     def action_toggle_watch(self) -> None:
-        if self.watch:
+        if self.watching:
             self._watch_stop.set()
-            self.watch = False
+            self.watching = False
             self.sub_title = type(self).SUB_TITLE
             self._say(f"Stopped watching {self.corpus_dir}.")
         else:
-            self.watch = True
+            self.watching = True
             self._start_watching()
 
     def _start_watching(self) -> None:
@@ -352,7 +352,7 @@ class QAApp(App[int]):
             self._ui(self._stopped_watching)
 
     def _stopped_watching(self) -> None:
-        self.watch = False
+        self.watching = False
         self.sub_title = type(self).SUB_TITLE
 
     @property
