@@ -4,6 +4,7 @@ __version__ = "0.2.0"
 
 from qa.api import QA, build_index, open_index, verify_index
 from qa.indexer import BUILD_STAGES
+from qa.watch import watch_index
 from qa.errors import (
     ArticleNotFoundError,
     CorpusError,
@@ -44,7 +45,7 @@ from qa.models import (
 )
 
 __all__ = [
-    "QA", "build_index", "open_index", "verify_index", "BUILD_STAGES",
+    "QA", "build_index", "open_index", "verify_index", "watch_index", "BUILD_STAGES",
     "Answer", "Article", "ArticleInfo", "Candidate", "Citation", "CorpusChanges", "IndexCheck", "IndexReport", "Passage", "Sentence", "ShortAnswer",
     "SkippedFile", "Account", "Speaker", "Conversation", "Turn",
     "QAError", "CorpusError", "DocumentError", "UnsupportedFormatError", "EncodingError", "MalformedRecordError",

@@ -316,6 +316,7 @@ def build_index(
     progress: Progress | None = None,
     wait: float = 0.0,
     max_article_bytes: int = MAX_ARTICLE_BYTES,
+    csv_columns: dict[str, str] | None = None,
 ) -> IndexReport:
     """Index the articles of a corpus folder, reusing all that is unchanged since the last build.
 
@@ -324,7 +325,8 @@ def build_index(
     switched to in one step, so a crash at any point leaves the previous index usable.
 
     Args:
-        corpus_dir: folder of .txt, .md, .html/.htm and .jsonl articles, read recursively.
+        corpus_dir: folder of .txt, .md, .html/.htm, .jsonl, .pdf, .docx, .eml, .mbox and .csv articles,
+            read recursively.
         index_dir: where the index lives; created if missing. A Milvus store (`milvus-lite:PATH.db`,
             `milvus://HOST:PORT[/PREFIX]`) is updated in place, and rebuilt into new collections that an
             alias switches to last (README: "The index on Milvus").
@@ -332,6 +334,8 @@ def build_index(
         progress: called as progress(stage, done, total) during long work.
         wait: seconds to wait for another build of the same index folder to finish before giving up.
         max_article_bytes: a file (or JSONL line) larger than this is skipped, with the reason.
+        csv_columns: for CSV files whose header does not name the fields id, title, text, date, source and
+            url, the column of each ({"text": "body", "title": "headline"}).
 
     Returns:
         An IndexReport counting what was added, updated, removed, unchanged and skipped.
@@ -342,7 +346,7 @@ def build_index(
         ModelUnavailableError: the embedding model is not installed.
     """
     return stores.build(corpus_dir, index_dir, rebuild=rebuild, progress=progress, wait=wait,
-                        max_article_bytes=max_article_bytes)
+                        max_article_bytes=max_article_bytes, csv_columns=csv_columns)
 
 
 def _newest_first(ranked: list[Scored], store: Store) -> list[Scored]:

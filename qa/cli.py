@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from qa.display import clip, highlighted, printable, question_words, shell_word, styled, word_spans
 
 if TYPE_CHECKING:
-    from qa import QA, Answer, Citation
+    from qa import QA, Answer, Citation, SkippedFile
 
 ANSWERED, NOT_ANSWERED, FAILED = 0, 1, 2
 
@@ -88,8 +88,10 @@ def _parser() -> argparse.ArgumentParser:
         "index", "build or update the index of a corpus folder",
         "Build the index of a corpus folder, or bring it up to date: new and changed articles are\n"
         "split and embedded, removed ones leave the index, unchanged ones are not touched. Reads .txt,\n"
-        ".md, .html/.htm (one article per file) and .jsonl (one article per line: id, title, text,\n"
-        "optional source, date, url, authors), recursively. Files it cannot read are skipped and listed.",
+        ".md, .html/.htm, .pdf, .docx, .eml (one article per file; an e-mail's readable attachments\n"
+        "too), .mbox (one per message), .jsonl (one per line: id, title, text, optional source, date,\n"
+        "url, authors) and .csv (one per row, the same columns), recursively. Files it cannot read are\n"
+        "skipped and listed. With --watch it stays on and updates the index as files change.",
     )
     p.add_argument("corpus", nargs="?", default="corpus", help="folder of articles (default: corpus)")
     p.add_argument("--index", default=None, metavar="DIR", help=index_help)
@@ -98,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS",
                    help="wait this long for another build of the same index to finish (default: fail at once)")
     p.add_argument("--json", action="store_true", help="print the IndexReport as JSON")
+    p.add_argument("--csv-columns", type=_csv_columns, default=None, metavar="FIELD=COLUMN,...",
+                   help="the CSV columns of the fields when a header does not name them id, title, text, date, "
+                   "source, url (e.g. text=body,title=headline,id=story_id)")
+    p.add_argument("--watch", action="store_true",
+                   help="stay on: update the index each time files are added, changed or removed (ctrl+c stops)")
     p.set_defaults(run=_index)
 
     p = command(
@@ -178,6 +185,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-history", action="store_true",
                    help="keep no questions across sessions (default: kept in $QA_HISTORY, else "
                    "~/.local/share/qa/history)")
+    p.add_argument("--watch", action="store_true",
+                   help="update the index each time the corpus changes, while the chat is open")
     p.set_defaults(run=_tui)
 
     p = command(
@@ -204,6 +213,16 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
 
 def _filters(args: argparse.Namespace) -> dict:
     return {"since": args.since, "until": args.until, "sources": args.sources, "undated": args.undated}
+def _csv_columns(text: str) -> dict[str, str]:
+    fields = ("id", "title", "text", "date", "source", "url", "authors")
+    mapping = {}
+    for pair in text.split(","):
+        field, _, column = pair.partition("=")
+        if field.strip() not in fields or not column.strip():
+            raise argparse.ArgumentTypeError(
+                f"{pair!r} is not FIELD=COLUMN with FIELD one of {', '.join(fields)} (e.g. text=body,title=headline)")
+        mapping[field.strip()] = column.strip()
+    return mapping
 
 
 def _seconds(text: str) -> float:
@@ -229,17 +248,47 @@ def _index(args: argparse.Namespace) -> int:
               + ("all as the build wrote them" if check.ok else f"{len(check.damaged)} damaged; run `qa index` to repair"))
         return ANSWERED if check.ok else FAILED
 
+    if args.watch:
+        return _watch(args)
     with _ProgressBars(enabled=sys.stderr.isatty()) as bars:
         report = build_index(args.corpus, _index_dir(args), rebuild=args.rebuild, progress=bars.update,
-                             wait=args.wait)
+                             wait=args.wait, **({"csv_columns": args.csv_columns} if args.csv_columns else {}))
     if args.json:
         print(report.model_dump_json(indent=2))
         return ANSWERED
     if report.reason:
         print(f"Full rebuild: {report.reason}", file=sys.stderr)
     for skipped in report.skipped:
-        print(f"skipped {printable(skipped.location, one_line=True)}: {printable(skipped.reason)}", file=sys.stderr)
+        print(_skip_line(skipped), file=sys.stderr)
     print(report.summary())
+    return ANSWERED
+
+
+def _watch(args: argparse.Namespace) -> int:
+    import time
+
+    from qa.errors import QAError
+    from qa.models import IndexReport
+    from qa.watch import watch_index
+
+    def built(report: IndexReport) -> None:
+        if args.json:
+            print(report.model_dump_json(), flush=True)
+            return
+        for skipped in report.skipped:
+            print(_skip_line(skipped), file=sys.stderr)
+        print(f"{time.strftime('%H:%M:%S')} {report.summary()}", flush=True)
+
+    def failed(exc: QAError) -> None:
+        print(f"{time.strftime('%H:%M:%S')} qa: error: {printable(str(exc))} (still watching)", file=sys.stderr, flush=True)
+
+    shown = printable(str(args.corpus), one_line=True)
+    print(f"watching {shown}/ for changes (ctrl+c stops)", file=sys.stderr, flush=True)
+    try:
+        watch_index(args.corpus, _index_dir(args), on_build=built, on_error=failed, rebuild=args.rebuild,
+                    wait=max(args.wait, 60.0), **({"csv_columns": args.csv_columns} if args.csv_columns else {}))
+    except KeyboardInterrupt:
+        print(f"stopped watching {shown}/; the index is as the last finished build left it", file=sys.stderr)
     return ANSWERED
 
 
@@ -520,7 +569,7 @@ def _tui(args: argparse.Namespace) -> int:
     if not index:
         here = Path("index").is_dir() or Path("corpus").is_dir() or args.corpus
         index = "index" if here else str(corpus.parent / "index")
-    return run(corpus, index, None if args.no_history else default_history())
+    return run(corpus, index, None if args.no_history else default_history(), watch=args.watch)
 
 
 def _completion(args: argparse.Namespace) -> int:
@@ -531,6 +580,12 @@ def _completion(args: argparse.Namespace) -> int:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
+
+
+def _skip_line(skipped: SkippedFile) -> str:
+    """"skipped report.pdf: why", the file named once when the reason already starts with it."""
+    reason = skipped.reason.removeprefix(f"{skipped.location}: ")
+    return f"skipped {printable(skipped.location, one_line=True)}: {printable(reason)}"
 
 
 def _index_dir(args: argparse.Namespace) -> str:

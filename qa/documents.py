@@ -1,5 +1,8 @@
 """Read a corpus folder of .txt, .md, .html/.htm and .jsonl files into Articles, without page boilerplate.
 
+PDF, DOCX, e-mail (.eml, .mbox) and CSV files are read by the modules of `qa.formats`, behind the same scan
+and parse steps.
+
 Scanning is cheap (read bytes, hash, `json.loads` per JSONL line) so that an incremental build can compare
 content hashes first; `parse_article` does the decoding, HTML extraction and boilerplate removal only for
 articles that are new or changed.
@@ -17,20 +20,21 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from qa.boilerplate import BULLET, TERMINAL, TIMESTAMPED, clean_body, strip_boilerplate
+from qa.formats import FORMAT_SUFFIXES, reader_for
 from qa.errors import CorpusError, DocumentError, EmptyDocumentError, EncodingError, MalformedRecordError, UnsupportedFormatError
 from qa.metadata import (
     META_LINE, clean_title, front_matter, metadata_lines, same_title, split_authors, title_from_body, title_line,
 )
 from qa.models import Article, SkippedFile
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl", *FORMAT_SUFFIXES)
 MAX_ARTICLE_BYTES = 5 * 2**20
 """The largest file, or JSONL line, read as one article: a long news story is ~50 KB, a book 1 MB; 5 MB of
 text is ~40,000 sentences, an hour of embedding on a laptop."""
@@ -57,6 +61,11 @@ class RawArticle:
     origin: tuple[str, int, int] | None = None
     """For a JSONL record: (file, offset, length) to read `data` from when it is parsed, so a scan of a
     million-line file keeps offsets, not lines; `data` is then empty."""
+    context: bytes = b""
+    """What a reader needs beside the bytes (a CSV's column mapping, an e-mail attachment's part number),
+    hashed with them: the content hash is sha256(context + bytes)."""
+    kind: str | None = None
+    """The suffix of the format the article is in when it is not its file's (a PDF attached to an .eml)."""
 
     def read(self) -> bytes:
         """The article's bytes, read again from its JSONL file if the scan did not keep them.
@@ -73,7 +82,7 @@ class RawArticle:
                 data = f.read(length)
         except OSError as exc:
             raise DocumentError(f"{self.location}: cannot read the file again: {exc.strerror or exc}") from exc
-        if hashlib.sha256(data).hexdigest() != self.content_hash:
+        if hashlib.sha256(self.context + data).hexdigest() != self.content_hash:
             raise DocumentError(f"{self.location}: the file changed while qa was indexing it; index again")
         return data
 
@@ -96,7 +105,9 @@ class CorpusScan:
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
-def scan_corpus(corpus_dir: str | Path, *, max_article_bytes: int = MAX_ARTICLE_BYTES) -> CorpusScan:
+def scan_corpus(
+    corpus_dir: str | Path, *, max_article_bytes: int = MAX_ARTICLE_BYTES, csv_columns: Mapping[str, str] | None = None
+) -> CorpusScan:
     """List the articles of a corpus folder, recursively, in a deterministic order.
 
     Only regular files are read (a link to one is fine): a FIFO, a device or a socket is skipped, as is a
@@ -104,7 +115,10 @@ def scan_corpus(corpus_dir: str | Path, *, max_article_bytes: int = MAX_ARTICLE_
 
     Args:
         corpus_dir: folder of .txt, .md, .html, .htm and .jsonl files; hidden files and folders are ignored.
-        max_article_bytes: the largest file (or JSONL line) read as one article.
+        max_article_bytes: the largest file (or JSONL line) read as one article; a PDF, DOCX or e-mail
+            file may be 20 times larger, since it holds images and markup beside its text.
+        csv_columns: which CSV column holds each field ({"text": "body", "title": "headline"}), for CSV
+            files whose header does not use the names id, title, text, date, source and url.
 
     Returns:
         A CorpusScan: one RawArticle per file (per line for .jsonl), and a SkippedFile, with the reason,
@@ -121,6 +135,7 @@ def scan_corpus(corpus_dir: str | Path, *, max_article_bytes: int = MAX_ARTICLE_
     if not root.is_dir():
         raise CorpusError(f"{root} is not a folder; pass the folder that holds your articles")
     scan = CorpusScan()
+    options = {"csv_columns": dict(csv_columns or {})}
     found: list[RawArticle] = []
     for path in _walk(root, scan.skipped):
         rel = path.relative_to(root).as_posix()
@@ -133,6 +148,11 @@ def scan_corpus(corpus_dir: str | Path, *, max_article_bytes: int = MAX_ARTICLE_
             scan.skipped.append(SkippedFile(path=rel, reason=_unsupported(suffix)))
             continue
         try:
+            if suffix in FORMAT_SUFFIXES:
+                reader = reader_for(suffix)
+                with _open_article(path, reader.file_limit(max_article_bytes)) as f:
+                    found += reader.scan(rel, str(path.absolute()), f, max_article_bytes, scan.skipped, options)
+                continue
             with _open_article(path, None if suffix == ".jsonl" else max_article_bytes) as f:
                 if suffix == ".jsonl":
                     found += _scan_jsonl(rel, str(path.absolute()), f, max_article_bytes, scan.skipped)
@@ -196,11 +216,12 @@ def _shown(rel: str) -> str:
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def parse_article(raw: RawArticle) -> Article:
+def parse_article(raw: RawArticle, notes: list[str] | None = None) -> Article:
     """Decode one article and strip its boilerplate.
 
     Args:
         raw: an article from `scan_corpus`.
+        notes: where to add what was left out of a file that was read (a PDF's scanned pages).
 
     Returns:
         The Article: title, clean body text (without the title), and what metadata the file gives.
@@ -220,6 +241,11 @@ def parse_article(raw: RawArticle) -> Article:
         fields = _parse_html(data, where)
     elif suffix == ".jsonl":
         fields = _parse_record(data, where)
+    elif suffix in FORMAT_SUFFIXES:
+        fields = reader_for(suffix).parse(raw, data)
+        if notes is not None:
+            notes += fields.get("notes", [])
+        fields.pop("notes", None)
     else:
         raise UnsupportedFormatError(f"{raw.path}: {_unsupported(suffix)}")
     if not fields["text"]:
@@ -230,7 +256,7 @@ def parse_article(raw: RawArticle) -> Article:
 
 
 def load_article(path: str | Path, corpus_dir: str | Path | None = None) -> Article:
-    """Read one .txt, .md or .html file as an Article.
+    """Read one .txt, .md, .html, .pdf, .docx or .eml file as an Article (an e-mail without its attachments).
 
     Args:
         path: the file.
@@ -241,11 +267,11 @@ def load_article(path: str | Path, corpus_dir: str | Path | None = None) -> Arti
         The parsed Article.
 
     Raises:
-        ValueError: for a .jsonl file, which holds many articles: use `scan_corpus` on its folder.
+        ValueError: for a .jsonl, .mbox or .csv file, which holds many articles: use `scan_corpus` on its folder.
         DocumentError: as `parse_article`; OSError if the file cannot be read.
     """
     path = Path(path)
-    if path.suffix.lower() == ".jsonl":
+    if path.suffix.lower() in (".jsonl", ".mbox", ".csv"):
         raise ValueError(f"{path} holds many articles; scan its folder with scan_corpus() instead")
     rel = path.relative_to(corpus_dir).as_posix() if corpus_dir is not None else path.name
     return parse_article(RawArticle.of_file(rel, path.read_bytes()))

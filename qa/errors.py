@@ -3,7 +3,7 @@
     QAError
     ├── CorpusError                 the corpus folder is missing, not a folder, or holds no article
     ├── DocumentError               one article file cannot be read (it is skipped, the build goes on)
-    │   ├── UnsupportedFormatError  a file type qa does not read (.pdf, .docx, ...)
+    │   ├── UnsupportedFormatError  a file type qa does not read (.pptx, .xlsx, ...)
     │   ├── EncodingError           bytes that decode as no known text encoding
     │   ├── MalformedRecordError    a JSONL line that is not a JSON article (names file and line)
     │   └── EmptyDocumentError      nothing left once boilerplate is removed

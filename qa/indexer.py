@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -39,6 +39,7 @@ def build_index(
     progress: Progress | None = None,
     wait: float = 0.0,
     max_article_bytes: int = MAX_ARTICLE_BYTES,
+    csv_columns: Mapping[str, str] | None = None,
 ) -> IndexReport:
     """Index the articles of a corpus folder, reusing all that is unchanged since the last build.
 
@@ -48,12 +49,14 @@ def build_index(
     current index is checked against its checksum first, and whatever is damaged is written again.
 
     Args:
-        corpus_dir: folder of .txt, .md, .html/.htm and .jsonl articles, read recursively.
+        corpus_dir: folder of .txt, .md, .html/.htm, .jsonl, .pdf, .docx, .eml, .mbox and .csv articles,
+            read recursively.
         index_dir: where the index lives; created if missing. An existing folder must be empty or a qa index.
         rebuild: start from scratch instead of updating.
         progress: called as progress(stage, done, total) during long work.
         wait: seconds to wait for another build of the same index to finish before giving up.
         max_article_bytes: a file (or JSONL line) larger than this is skipped, with the reason.
+        csv_columns: the CSV column of each field when a CSV header does not name them id, title, text, ...
 
     Returns:
         An IndexReport counting what was added, updated, removed, unchanged, skipped and repaired.
@@ -69,7 +72,7 @@ def build_index(
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     lock = BuildLock(index_dir, wait=wait)
     tick = time.perf_counter()
-    scan = scan_corpus(corpus_dir, max_article_bytes=max_article_bytes)
+    scan = scan_corpus(corpus_dir, max_article_bytes=max_article_bytes, csv_columns=csv_columns)
     if not scan.articles:
         raise _nothing_readable(corpus_dir, scan.skipped, scan.skipped[0] if scan.skipped else None)
     stages["scan"] = time.perf_counter() - tick
@@ -254,11 +257,13 @@ def prepare_articles(
     items: list[NewArticle] = []
     total = total or len(raws)
     for done, raw in enumerate(raws, offset + 1):
+        notes: list[str] = []
         try:
-            article = parse_article(raw)
+            article = parse_article(raw, notes)
         except DocumentError as exc:
             skipped.append(SkippedFile(path=raw.path, line=raw.line, reason=str(exc)))
             continue
+        skipped += [SkippedFile(path=raw.path, line=raw.line, reason=note) for note in notes]
         spans = split_sentences(article.text)
         if not spans:
             skipped.append(SkippedFile(path=raw.path, line=raw.line, reason="no sentence in the article's text"))

@@ -179,14 +179,15 @@ def test_nested_folders_name_articles_by_relative_path_and_hidden_files_are_igno
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "notes.txt").write_text("not an article")
     (tmp_path / ".DS_Store").write_bytes(b"\x00\x01")
-    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "slides.pptx").write_bytes(b"PK")
     (tmp_path / "notes").write_text("no extension")
 
     scan = scan_corpus(tmp_path)
 
     assert [(raw.doc_id, raw.path) for raw in scan.articles] == [("business/001", "business/001.txt")]
-    assert [s.path for s in scan.skipped] == ["notes", "report.pdf"]
-    assert "unsupported file type .pdf (qa reads .txt, .md, .html, .htm, .jsonl)" in scan.skipped[1].reason
+    assert [s.path for s in scan.skipped] == ["notes", "slides.pptx"]
+    assert ("unsupported file type .pptx (qa reads .txt, .md, .html, .htm, .jsonl, .pdf, .docx, .eml, .mbox, .csv)"
+            in scan.skipped[1].reason)
     article = parse_article(scan.articles[0])
     assert (article.title, article.text) == ("Ad sales boost profit", "Sales rose 10% in the year.")
 
@@ -343,8 +344,8 @@ def test_breadcrumbs_share_rows_and_photo_credits_go(tmp_path: Path) -> None:
     ]
 
 
-def test_loading_a_pdf_is_an_unsupported_format(tmp_path: Path) -> None:
-    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4")
+def test_loading_a_slide_deck_is_an_unsupported_format(tmp_path: Path) -> None:
+    (tmp_path / "slides.pptx").write_bytes(b"PK")
 
-    with pytest.raises(UnsupportedFormatError, match="report.pdf"):
-        load_article(tmp_path / "report.pdf", tmp_path)
+    with pytest.raises(UnsupportedFormatError, match="slides.pptx"):
+        load_article(tmp_path / "slides.pptx", tmp_path)

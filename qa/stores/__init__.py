@@ -118,9 +118,12 @@ def build(
     progress: Progress | None = None,
     wait: float = 0.0,
     max_article_bytes: int | None = None,
+    csv_columns: dict[str, str] | None = None,
 ) -> IndexReport:
     """Build or update the index at `location` from a corpus folder; see `qa.build_index`."""
-    limit = {} if max_article_bytes is None else {"max_article_bytes": max_article_bytes}
+    limit: dict = {} if max_article_bytes is None else {"max_article_bytes": max_article_bytes}
+    if csv_columns:
+        limit["csv_columns"] = csv_columns
     if is_milvus(location):
         from qa.stores.milvus_build import build_milvus
 

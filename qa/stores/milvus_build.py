@@ -42,7 +42,7 @@ KEEP_GENERATIONS = 2  # the current one and the one before, for readers still on
 
 def build_milvus(
     corpus_dir: str | Path, text: str, *, rebuild: bool = False, progress: Progress | None = None,
-    max_article_bytes: int | None = None,
+    max_article_bytes: int | None = None, csv_columns: dict[str, str] | None = None,
 ) -> IndexReport:
     """Index a corpus folder into a Milvus store; see `qa.build_index`.
 
@@ -53,7 +53,8 @@ def build_milvus(
     started = time.perf_counter()
     corpus_dir = Path(corpus_dir)
     location = Location.parse(text)
-    scan = scan_corpus(corpus_dir) if max_article_bytes is None else scan_corpus(corpus_dir, max_article_bytes=max_article_bytes)
+    limit = {} if max_article_bytes is None else {"max_article_bytes": max_article_bytes}
+    scan = scan_corpus(corpus_dir, csv_columns=csv_columns, **limit)
     if not scan.articles:
         raise CorpusError(f"{corpus_dir} holds no article qa can read")
     fingerprint = model_fingerprint()

@@ -61,10 +61,14 @@ class QAApp(App[int]):
         Binding("pagedown", "page_chat(1)", "Scroll down", show=False),
     ]
 
-    def __init__(self, corpus_dir: str | Path, index_dir: str | Path, history_file: str | Path | None = None) -> None:
+    def __init__(self, corpus_dir: str | Path, index_dir: str | Path, history_file: str | Path | None = None,
+                 watch: bool = False) -> None:
         """A chat over `index_dir`, built from `corpus_dir` when missing; questions are kept in `history_file`
-        across sessions when it is given (none is written otherwise)."""
+        across sessions when it is given (none is written otherwise). With `watch`, the index is updated
+        each time the corpus changes, and the header says so."""
         super().__init__()
+        self.watching = watch
+        self._watch_stop = threading.Event()
         self.corpus_dir = Path(corpus_dir)
         self.index_dir = Path(index_dir)
         self.history_file = Path(history_file) if history_file else None
@@ -95,8 +99,11 @@ class QAApp(App[int]):
         chat.anchor()  # stays on the latest exchange when the reader opens or the terminal resizes
         self.query_one(QuestionInput).focus()
         self._index_worker(build=False)
+        if self.watching:
+            self._start_watching()
 
     def on_unmount(self) -> None:
+        self._watch_stop.set()
         if self.bot is not None and self._bot_lock.acquire(blocking=False):
             try:
                 self.bot.close()
@@ -109,6 +116,8 @@ class QAApp(App[int]):
                             self.action_rebuild)
         yield SystemCommand("Rebuild index from scratch", f"Index every article of {self.corpus_dir} again",
                             lambda: self.action_rebuild(from_scratch=True))
+        yield SystemCommand("Stop watching the corpus" if self.watching else "Watch the corpus",
+                            f"Update the index each time {self.corpus_dir} changes", self.action_toggle_watch)
         yield SystemCommand("Open source", "Open the article of the latest answer", self.action_open_latest)
         yield SystemCommand("Copy quote", "Copy the latest answer's quote with its citation", self.action_copy)
         yield SystemCommand("Save conversation", "Save the questions and answers as Markdown and JSON",
@@ -329,6 +338,51 @@ class QAApp(App[int]):
             return
         self._index_worker(build=True, from_scratch=from_scratch)
 
+    def action_toggle_watch(self) -> None:
+        if self.watching:
+            self._watch_stop.set()
+            self.watching = False
+            self.sub_title = type(self).SUB_TITLE
+            self._say(f"Stopped watching {self.corpus_dir}.")
+        else:
+            self.watching = True
+            self._start_watching()
+
+    def _start_watching(self) -> None:
+        self._watch_stop = threading.Event()
+        self._watch_worker(self._watch_stop)
+
+    def _watching(self) -> None:
+        self.sub_title = f"{type(self).SUB_TITLE} · watching {self.corpus_dir}/"
+
+    @work(thread=True, group="watch", exclusive=True)
+    def _watch_worker(self, stop: threading.Event) -> None:
+        # A build waits for the bot lock, so it never overlaps ctrl+r's or a question; changes made meanwhile
+        # come in the next burst.
+        from qa.watch import corpus_changes
+
+        try:
+            for paths in corpus_changes(self.corpus_dir, stop=stop, ignore=self.index_dir, announce=True):
+                if not paths:  # the watch is live
+                    self._ui(self._watching)
+                    continue
+                with self._bot_lock:
+                    if stop.is_set():
+                        break
+                    try:
+                        self._build(from_scratch=False)
+                    except (qa.QAError, OSError) as exc:
+                        self._ui(self._say, f"⚠ {exc}", "error")
+                    finally:
+                        self._ui(self._hide_status)
+        except qa.QAError as exc:
+            self._ui(self._say, f"⚠ Cannot watch {self.corpus_dir}: {exc}", "error")
+            self._ui(self._stopped_watching)
+
+    def _stopped_watching(self) -> None:
+        self.watching = False
+        self.sub_title = type(self).SUB_TITLE
+
     @property
     def _building(self) -> bool:
         return any(w.group == "index" and not w.is_finished for w in self.workers)
@@ -476,17 +530,18 @@ def default_history() -> Path:
 
 
 def run(corpus_dir: str | Path | None = None, index_dir: str | Path = "index",
-        history_file: str | Path | None = None) -> int:
+        history_file: str | Path | None = None, watch: bool = False) -> int:
     """Run the chat until the user quits.
 
     Args:
         corpus_dir: folder of articles; `None` picks `default_corpus()`.
         index_dir: index folder, built there from the corpus if missing.
         history_file: where questions are kept across sessions; `None` keeps none.
+        watch: update the index each time the corpus changes, while the chat is open.
 
     Returns:
         The exit status: 0.
     """
-    app = QAApp(corpus_dir or default_corpus(), index_dir, history_file)
+    app = QAApp(corpus_dir or default_corpus(), index_dir, history_file, watch=watch)
     app.run()
     return app.return_code or 0
