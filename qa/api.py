@@ -217,6 +217,7 @@ def build_index(
     progress: Progress | None = None,
     wait: float = 0.0,
     max_article_bytes: int = MAX_ARTICLE_BYTES,
+    ann_from: int | None = None,
 ) -> IndexReport:
     """Index the articles of a corpus folder, reusing all that is unchanged since the last build.
 
@@ -233,6 +234,8 @@ def build_index(
         progress: called as progress(stage, done, total) during long work.
         wait: seconds to wait for another build of the same index folder to finish before giving up.
         max_article_bytes: a file (or JSONL line) larger than this is skipped, with the reason.
+        ann_from: the embedded index's sentence count from which dense search is approximate (an IVF
+            index, recorded in the manifest) instead of exact; None: `qa.dense.ANN_FROM` (250,000).
 
     Returns:
         An IndexReport counting what was added, updated, removed, unchanged and skipped.
@@ -243,7 +246,7 @@ def build_index(
         ModelUnavailableError: the embedding model is not installed.
     """
     return stores.build(corpus_dir, index_dir, rebuild=rebuild, progress=progress, wait=wait,
-                        max_article_bytes=max_article_bytes)
+                        max_article_bytes=max_article_bytes, ann_from=ann_from)
 
 
 def _checked(question: str) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 
 from qa import store
 from qa.catalog import Catalog, NewArticle
-from qa.dense import DenseIndex
+from qa.dense import ANN_FROM, DenseIndex
 from qa.embedding import MODEL_NAME, Embedder, export_model, exported_fingerprint, model_fingerprint
 from qa.folder import BuildLock, IndexFolder, claim
 from qa.documents import MAX_ARTICLE_BYTES, RawArticle, parse_article, scan_corpus
@@ -38,6 +38,7 @@ def build_index(
     progress: Progress | None = None,
     wait: float = 0.0,
     max_article_bytes: int = MAX_ARTICLE_BYTES,
+    ann_from: int = ANN_FROM,
 ) -> IndexReport:
     """Index the articles of a corpus folder, reusing all that is unchanged since the last build.
 
@@ -53,6 +54,8 @@ def build_index(
         progress: called as progress(stage, done, total) during long work.
         wait: seconds to wait for another build of the same index to finish before giving up.
         max_article_bytes: a file (or JSONL line) larger than this is skipped, with the reason.
+        ann_from: sentence vectors from which the written dense index is approximate (IVF) rather than
+            exact; `qa.dense.ANN_FROM` by default. Applies when a build writes a generation.
 
     Returns:
         An IndexReport counting what was added, updated, removed, unchanged, skipped and repaired.
@@ -164,6 +167,7 @@ def build_index(
         tick = time.perf_counter()
         if progress:
             progress("write", 0, 3)
+        dense = dense.arranged(ann_from)  # exact below ann_from vectors, IVF from there
         dense.save(staging / store.DENSE)
         stages["faiss"] = time.perf_counter() - tick
         if progress:
@@ -187,7 +191,7 @@ def build_index(
         manifest = store.Manifest(
             schema_version=store.SCHEMA_VERSION, model_name=MODEL_NAME, model_fingerprint=fingerprint,
             pipeline_version=store.PIPELINE_VERSION, generation=generation, built_at=time.time(),
-            articles=articles, passages=passages, sentences=sentences,
+            articles=articles, passages=passages, sentences=sentences, dense=dense.layout,
             files=store.checksums(staging, generation) | (model_files or store.checksums(model, model.name)),
         )
         folder.publish(staging, manifest)
@@ -278,7 +282,7 @@ def _open_previous(
         if name == store.MANIFEST or (name.startswith(f"{manifest.generation}/") and f"/{store.LEXICAL}/" not in name):
             return None, f"{folder.path / name} {problem}; building from scratch"
     try:
-        dense = DenseIndex.load(gen / store.DENSE, expected=manifest.sentences)
+        dense = DenseIndex.load(gen / store.DENSE, expected=manifest.sentences, layout=manifest.dense)
         return (Catalog(gen / store.CATALOG, readonly=True), dense), None
     except IndexStoreError as exc:
         return None, f"the previous index could not be read ({exc}); building from scratch"

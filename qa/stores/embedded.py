@@ -50,7 +50,7 @@ class EmbeddedStore:
         self.model_name = manifest.model_name
         self.model_fingerprint = manifest.model_fingerprint
         self.built_at = manifest.built_at
-        self.dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences)
+        self.dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences, layout=manifest.dense)
         self.lexical = LexicalIndex.load(generation / store.LEXICAL)
         self.model_dir = store.model_dir(self.index_dir, manifest.model_fingerprint)
         self.catalog = Catalog(generation / store.CATALOG, readonly=True)  # last: the one load that needs closing
