@@ -64,7 +64,8 @@ def index_vectors(index_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
     manifest = store.read_manifest(index_dir)
     dense = DenseIndex.load(index_dir / manifest.generation / store.DENSE, layout=manifest.dense)
-    return dense._contents()  # noqa: SLF001  # bench reads the stored vectors as they are
+    ids, vectors = dense._contents()  # noqa: SLF001  # bench reads the stored vectors as they are
+    return ids, np.array(vectors)  # a copy: the exact index's vectors are a view that dies with it
 
 
 def sentence_table(index_dir: Path) -> tuple[dict[str, int], np.ndarray]:
@@ -267,10 +268,8 @@ def dense_alone(index_dir: Path, questions: list[str]) -> dict:
     dense = DenseIndex.load(index_dir / manifest.generation / store.DENSE, layout=manifest.dense)
     queries = embedded_questions(index_dir, questions)
     ivf_ms, ivf_scores, _ = timed_search(dense._index, queries, 10)  # noqa: SLF001
-    _, vectors = dense._contents()  # noqa: SLF001
-    exact = faiss.IndexFlatIP(vectors.shape[1])
-    exact.add(vectors)
-    del vectors
+    exact = faiss.IndexFlatIP(dense.dim)
+    exact.add(dense._contents()[1])  # noqa: SLF001
     exact_ms, exact_scores, _ = timed_search(exact, queries, 10)
     return {"vectors": len(dense), "layout": manifest.dense.model_dump(), "ivf_ms": ivf_ms, "exact_ms": exact_ms,
             "recall@10_by_score": recall_by_score(ivf_scores, exact_scores), "questions": len(queries)}
