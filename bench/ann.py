@@ -23,7 +23,7 @@ One command, three parts, each figure printed with the load average of the momen
     nice -n 15 .venv/bin/python -m bench.ann                # ~25 min on 2 busy cores
     nice -n 15 .venv/bin/python -m bench.ann --copies 2 --questions 10 --stores embedded   # a quick look
 
-Folders go under bench/out/ann/ (corpora, indexes, milvus .db files), figures to bench/out/ann.json.
+Folders go under bench/out/ann/ (corpora, indexes, milvus .db files), figures to bench/out/ann.json (--json).
 """
 
 from __future__ import annotations
@@ -354,6 +354,8 @@ def main() -> None:
     parser.add_argument("--parts", default="vectors,stores", help="which parts to run (default: vectors,stores)")
     parser.add_argument("--stores", default="embedded,milvus-lite", help="which stores (default: both)")
     parser.add_argument("--sizes", default="1x,large", help="1x: the 19k index; large: --copies times it (default: both)")
+    parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "ann.json",
+                        help="where the figures go (default: %(default)s)")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--case-corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--case-out", type=Path, help=argparse.SUPPRESS)
@@ -369,7 +371,7 @@ def main() -> None:
         sys.exit(f"{args.vectors_from} is not a built index: run `python -m bench.scale --only build` first")
     figures: dict = {"command": " ".join(["python -m bench.ann", *sys.argv[1:]]), "cpus": os.cpu_count(),
                      "started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_at_start": os.getloadavg()[0]}
-    json_path = REPO / "bench" / "out" / "ann.json"
+    json_path = args.json
     if "vectors" in args.parts:
         also = args.also if args.also is not None else [p for p in [SCALE / "index-bbc"] if (p / "manifest.json").exists()]
         figures["vectors"] = part_vectors([args.vectors_from, *also], titles, args.copies)

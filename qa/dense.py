@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 ANN_FROM = 250_000
 """Sentence vectors from which a build writes an IVF index instead of the exact one. Exact search costs
 ~109 ms per million vectors here (one thread), so ~27 ms at this size, a quarter of the 100 ms `ask` budget;
-IVF at 1,000,000 answers in a fraction of that at recall@10 >= 0.95 (README: "The dense index past
-250,000 sentences", `python -m bench.ann`). `qa.build_index(..., ann_from=N)` moves the switch."""
+past it, IVF scans a quarter of the vectors at recall@10 >= 0.95 (README: "A million sentences",
+`python -m bench.ann`). `qa.build_index(..., ann_from=N)` moves the switch."""
 
 IVF_PROBE_SHARE = 4
 """An IVF search scans 1/IVF_PROBE_SHARE of the lists (nprobe = nlist / 4, at least 16, at most all of

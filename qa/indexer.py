@@ -66,6 +66,8 @@ def build_index(
         IndexLockedError: another build holds the index.
         ModelUnavailableError: the embedding model is not installed.
     """
+    if not isinstance(ann_from, int) or ann_from < 1:
+        raise ValueError(f"ann_from must be a whole number of sentences, 1 or more, not {ann_from!r}")
     started = time.perf_counter()
     stages: dict[str, float] = {}
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)

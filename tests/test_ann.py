@@ -149,3 +149,9 @@ def test_a_dense_file_that_is_not_the_layout_the_manifest_records_is_refused(sma
 
     with pytest.raises(CorruptIndexError, match="flat index, the manifest records ivf"):
         qa.open_index(ann)
+
+
+def test_a_switch_below_one_sentence_is_a_programming_error(corpus_dir: Path, tmp_path: Path):
+    with pytest.raises(ValueError, match="ann_from"):
+        qa.build_index(corpus_dir, tmp_path / "index", ann_from=0)
+    assert not (tmp_path / "index").exists()
