@@ -317,6 +317,7 @@ def build_index(
     wait: float = 0.0,
     max_article_bytes: int = MAX_ARTICLE_BYTES,
     csv_columns: dict[str, str] | None = None,
+    ann_from: int | None = None,
 ) -> IndexReport:
     """Index the articles of a corpus folder, reusing all that is unchanged since the last build.
 
@@ -336,6 +337,8 @@ def build_index(
         max_article_bytes: a file (or JSONL line) larger than this is skipped, with the reason.
         csv_columns: for CSV files whose header does not name the fields id, title, text, date, source and
             url, the column of each ({"text": "body", "title": "headline"}).
+        ann_from: the embedded index's sentence count from which dense search is approximate (an IVF
+            index, recorded in the manifest) instead of exact; None: `qa.dense.ANN_FROM` (250,000).
 
     Returns:
         An IndexReport counting what was added, updated, removed, unchanged and skipped.
@@ -346,7 +349,8 @@ def build_index(
         ModelUnavailableError: the embedding model is not installed.
     """
     return stores.build(corpus_dir, index_dir, rebuild=rebuild, progress=progress, wait=wait,
-                        max_article_bytes=max_article_bytes, csv_columns=csv_columns)
+                        max_article_bytes=max_article_bytes, csv_columns=csv_columns,
+                        ann_from=ann_from)
 
 
 def _newest_first(ranked: list[Scored], store: Store) -> list[Scored]:

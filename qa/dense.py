@@ -1,12 +1,20 @@
-"""Dense retrieval: exact FAISS search over the sentence vectors that `qa.embedding` computes."""
+"""Dense retrieval: FAISS search over the sentence vectors that `qa.embedding` computes.
+
+Exact (a flat index) up to `ANN_FROM` vectors; from there a build writes an inverted-file index (IVF-Flat),
+which scans the `nprobe` lists of vectors nearest the question instead of all of them. `DenseIndex.arranged`
+chooses, `DenseIndex.layout` says which it is (the manifest records it). Both delete by id, so an
+incremental build removes an article's vectors in place from either.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from qa.embedding import DIM
 from qa.errors import CorruptIndexError
@@ -14,15 +22,47 @@ from qa.errors import CorruptIndexError
 if TYPE_CHECKING:
     import faiss
 
+ANN_FROM = 250_000
+"""Sentence vectors from which a build writes an IVF index instead of the exact one. Exact search costs
+~109 ms per million vectors here (one thread), so ~27 ms at this size, a quarter of the 100 ms `ask` budget;
+past it, IVF scans a quarter of the vectors at recall@10 >= 0.95 (README: "A million sentences",
+`python -m bench.ann`). `qa.build_index(..., ann_from=N)` moves the switch."""
+
+IVF_PROBE_SHARE = 4
+"""An IVF search scans 1/IVF_PROBE_SHARE of the lists (nprobe = nlist / 4, at least 16, at most all of
+them), so about a quarter of the vectors: on 163,200 real Reuters and BBC sentence vectors with 200 real
+questions, recall@10 against exact is 0.963-0.976 at a quarter (nlist 256-1024) and 0.895-0.948 at an
+eighth (`python -m bench.ann --parts vectors`)."""
+
+_TRAIN_PER_LIST = 64  # k-means trains on at most 64 vectors per list, a seeded sample
+
+
+class DenseLayout(BaseModel):
+    """How the sentence vectors are searched, as the manifest records it: exact, or IVF with its parameters."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["flat", "ivf"] = "flat"
+    nlist: int | None = Field(default=None, ge=1, le=2**24, description="IVF lists (k-means centroids)")
+    nprobe: int | None = Field(default=None, ge=1, le=2**24, description="lists an IVF search scans")
+
+
+def ivf_lists(vectors: int) -> int:
+    """The IVF list count for this many vectors: the power of two nearest their square root, with at least
+    39 training vectors per list (FAISS' own minimum)."""
+    lists = 2 ** round(math.log2(math.sqrt(max(vectors, 1))))
+    return max(1, min(lists, vectors // 39))
+
 
 class DenseIndex:
-    """Exact inner-product search over unit vectors, keyed by stable int64 passage ids.
+    """Inner-product search over unit vectors, keyed by stable int64 sentence ids.
 
-    A FAISS IndexIDMap2 over IndexFlatIP: with normalised vectors the score is the cosine similarity.
-    Use `create` or `load`, not the constructor.
+    Exact: a FAISS IndexIDMap2 over IndexFlatIP. Approximate: an IndexIVFFlat (inner product, ids in its
+    lists, a hashtable from id to list for `vectors` and `remove`). With normalised vectors the score is
+    the cosine similarity. Use `create`, `load` or `arranged`, not the constructor.
     """
 
-    def __init__(self, index: faiss.IndexIDMap2, path: Path | None = None) -> None:
+    def __init__(self, index: faiss.Index, path: Path | None = None) -> None:
         self._index = index
         # Set when the vectors are memory-mapped from `path`: FAISS aborts the process on any write to a
         # mapped index, so the first add/remove copies it into memory.
@@ -41,6 +81,34 @@ class DenseIndex:
         import faiss
 
         return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
+
+    @property
+    def layout(self) -> DenseLayout:
+        """Exact, or IVF with its list count and how many lists a search scans."""
+        if not self._is_ivf():
+            return DenseLayout()
+        return DenseLayout(kind="ivf", nlist=int(self._index.nlist), nprobe=int(self._index.nprobe))
+
+    def arranged(self, ann_from: int = ANN_FROM) -> DenseIndex:
+        """This index, or the same vectors in the layout that suits their number: exact below `ann_from`,
+        IVF from it. An IVF index is trained again when the vector count has moved past 4 times (or under a
+        quarter of) nlist squared, its size when trained; otherwise new vectors join the lists they are
+        nearest. Training is seeded, so the same vectors give the same index.
+
+        Args:
+            ann_from: vector count from which to search approximately (ANN_FROM by default).
+
+        Returns:
+            self when its layout already suits, else a new DenseIndex (in memory; `save` it).
+        """
+        if ann_from < 1:
+            raise ValueError(f"ann_from must be at least 1, got {ann_from}")
+        n = len(self)
+        if n < ann_from:
+            return self if not self._is_ivf() else DenseIndex(_flat(*self._contents(), self.dim))
+        if self._is_ivf() and self._index.nlist**2 / 4 <= n <= 4 * self._index.nlist**2:
+            return self
+        return DenseIndex(_ivf(*self._contents(), self.dim))
 
     @property
     def dim(self) -> int:
@@ -85,7 +153,9 @@ class DenseIndex:
         if not len(ids) or not np.isin(ids, self._ids()).any():
             return 0
         self._own()
-        return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
+        ids = np.unique(ids)
+        selector = faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)) if self._is_ivf() else faiss.IDSelectorBatch(ids)
+        return int(self._index.remove_ids(selector))
 
     def search(self, vectors: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Find the k stored vectors with the highest inner product with each query.
@@ -155,7 +225,7 @@ class DenseIndex:
             tmp.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, path: Path, expected: int | None = None) -> DenseIndex:
+    def load(cls, path: Path, expected: int | None = None, layout: DenseLayout | None = None) -> DenseIndex:
         """Open an index written by `save`, memory-mapping its vectors.
 
         Mapping takes milliseconds whatever the size and keeps the vectors in the shared page cache instead
@@ -164,13 +234,14 @@ class DenseIndex:
         Args:
             path: the file written by `save`.
             expected: how many vectors it must hold (the manifest's sentence count), if known.
+            layout: the layout it must have (the manifest's), if known.
 
         Returns:
             The DenseIndex.
 
         Raises:
-            CorruptIndexError: the file is missing, truncated, not a qa dense index, or holds another number
-                of vectors than expected.
+            CorruptIndexError: the file is missing, truncated, not a qa dense index, holds another number
+                of vectors than expected, or is laid out otherwise than the manifest says.
         """
         import faiss
 
@@ -182,32 +253,77 @@ class DenseIndex:
             index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
         except RuntimeError as exc:
             raise CorruptIndexError(f"the dense index file {path} is truncated or unreadable; {hint}") from exc
-        if not isinstance(index, faiss.IndexIDMap2) or not isinstance(
+        if isinstance(index, faiss.IndexIVFFlat):
+            # FAISS reads an IVF file's lists with their lengths, so a truncated one fails to read (above).
+            if index.metric_type != faiss.METRIC_INNER_PRODUCT or index.direct_map.type != faiss.DirectMap.Hashtable:
+                raise CorruptIndexError(f"{path} is not a qa dense index (an IVF index of another kind); {hint}")
+        elif not isinstance(index, faiss.IndexIDMap2) or not isinstance(
             faiss.downcast_index(index.index), faiss.IndexFlatIP
         ):
             raise CorruptIndexError(f"{path} is not a qa dense index ({type(index).__name__}); {hint}")
-        # A mapped read does not notice a few missing bytes at the end (the page is zero-filled): check the
-        # size against an empty index of the same dimension plus one vector and one id per entry.
-        empty = len(faiss.serialize_index(faiss.IndexIDMap2(faiss.IndexFlatIP(index.d))))
-        size = empty + index.ntotal * (4 * index.d + 8)
-        if path.stat().st_size != size:
-            raise CorruptIndexError(
-                f"the dense index file {path} has {path.stat().st_size} bytes, expected {size}; {hint}"
-            )
+        else:
+            # A mapped read does not notice a few missing bytes at the end (the page is zero-filled): check the
+            # size against an empty index of the same dimension plus one vector and one id per entry.
+            empty = len(faiss.serialize_index(faiss.IndexIDMap2(faiss.IndexFlatIP(index.d))))
+            size = empty + index.ntotal * (4 * index.d + 8)
+            if path.stat().st_size != size:
+                raise CorruptIndexError(
+                    f"the dense index file {path} has {path.stat().st_size} bytes, expected {size}; {hint}"
+                )
         if expected is not None and index.ntotal != expected:
             raise CorruptIndexError(f"{path} holds {index.ntotal} vectors for {expected} sentences; {hint}")
-        return cls(index, path)
+        loaded = cls(index, path)
+        if layout is not None and loaded.layout != layout:
+            raise CorruptIndexError(
+                f"{path} is a {loaded.layout.kind} index, the manifest records {layout.kind} "
+                f"(nlist {layout.nlist}, nprobe {layout.nprobe}); {hint}"
+            )
+        return loaded
+
+    def _is_ivf(self) -> bool:
+        return not hasattr(self._index, "id_map")
 
     def _ids(self) -> np.ndarray:
         import faiss
 
+        if self._is_ivf():
+            return self._contents(with_vectors=False)[0]
         return faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
+
+    def _contents(self, with_vectors: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Every id and (unless not asked) its vector, in storage order."""
+        import faiss
+
+        if not self._is_ivf():
+            ids = self._ids()
+            flat = faiss.downcast_index(self._index.index)
+            if not with_vectors or not len(ids):
+                return ids, np.empty((0, self.dim), np.float32)
+            # A view of the stored vectors, not a copy: at a million vectors a copy is 1.5 GB more.
+            return ids, faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * self.dim).reshape(-1, self.dim)
+        lists = self._index.invlists
+        id_parts, vector_parts = [], []
+        for number in range(self._index.nlist):
+            size = lists.list_size(number)
+            if not size:
+                continue
+            id_parts.append(faiss.rev_swig_ptr(lists.get_ids(number), size).copy())
+            if with_vectors:
+                codes = faiss.rev_swig_ptr(lists.get_codes(number), size * lists.code_size)
+                vector_parts.append(np.frombuffer(codes.tobytes(), dtype=np.float32).reshape(size, self.dim))
+        ids = np.concatenate(id_parts).astype(np.int64, copy=False) if id_parts else np.empty(0, np.int64)
+        vectors = np.concatenate(vector_parts) if vector_parts else np.empty((0, self.dim), np.float32)
+        return ids, vectors
 
     def _own(self) -> None:
         if self._mapped_from is None:
             return
         import faiss
 
+        if self._is_ivf():  # read the lists into memory
+            self._index = faiss.read_index(str(self._mapped_from))
+            self._mapped_from = None
+            return
         ids = self._ids()
         vectors = self._index.index.reconstruct_n(0, self._index.ntotal)
         owned = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
@@ -227,3 +343,29 @@ class DenseIndex:
 
 def _faiss_threads() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+def _flat(ids: np.ndarray, vectors: np.ndarray, dim: int) -> faiss.IndexIDMap2:
+    import faiss
+
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    if len(ids):
+        index.add_with_ids(vectors, ids)
+    return index
+
+
+def _ivf(ids: np.ndarray, vectors: np.ndarray, dim: int) -> faiss.IndexIVFFlat:
+    """An IVF-Flat index of these vectors, its k-means trained on a seeded sample of them."""
+    import faiss
+
+    nlist = ivf_lists(len(ids))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.seed = 1234
+    sample = min(len(ids), _TRAIN_PER_LIST * nlist)
+    chosen = np.sort(np.random.default_rng(1234).choice(len(ids), sample, replace=False))
+    faiss.omp_set_num_threads(_faiss_threads())
+    index.train(np.ascontiguousarray(vectors[chosen]))
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)
+    index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64))
+    index.nprobe = max(1, min(nlist, max(nlist // IVF_PROBE_SHARE, 16)))
+    return index

@@ -12,7 +12,7 @@ import numpy as np
 
 from qa import store
 from qa.catalog import Catalog, NewArticle
-from qa.dense import DenseIndex
+from qa.dense import ANN_FROM, DenseIndex
 from qa.embedding import MODEL_NAME, Embedder, export_model, exported_fingerprint, model_fingerprint
 from qa.folder import BuildLock, IndexFolder, claim
 from qa.documents import MAX_ARTICLE_BYTES, RawArticle, parse_article, scan_corpus
@@ -40,6 +40,7 @@ def build_index(
     wait: float = 0.0,
     max_article_bytes: int = MAX_ARTICLE_BYTES,
     csv_columns: Mapping[str, str] | None = None,
+    ann_from: int = ANN_FROM,
 ) -> IndexReport:
     """Index the articles of a corpus folder, reusing all that is unchanged since the last build.
 
@@ -57,6 +58,8 @@ def build_index(
         wait: seconds to wait for another build of the same index to finish before giving up.
         max_article_bytes: a file (or JSONL line) larger than this is skipped, with the reason.
         csv_columns: the CSV column of each field when a CSV header does not name them id, title, text, ...
+        ann_from: sentence vectors from which the written dense index is approximate (IVF) rather than
+            exact; `qa.dense.ANN_FROM` by default. Applies when a build writes a generation.
 
     Returns:
         An IndexReport counting what was added, updated, removed, unchanged, skipped and repaired.
@@ -67,6 +70,8 @@ def build_index(
         IndexLockedError: another build holds the index.
         ModelUnavailableError: the embedding model is not installed.
     """
+    if not isinstance(ann_from, int) or ann_from < 1:
+        raise ValueError(f"ann_from must be a whole number of sentences, 1 or more, not {ann_from!r}")
     started = time.perf_counter()
     stages: dict[str, float] = {}
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
@@ -176,6 +181,7 @@ def build_index(
         tick = time.perf_counter()
         if progress:
             progress("write", 0, 3)
+        dense = dense.arranged(ann_from)  # exact below ann_from vectors, IVF from there
         dense.save(staging / store.DENSE)
         titles.save(staging / store.TITLES)
         vocabulary.save(staging / store.VOCABULARY)
@@ -201,7 +207,7 @@ def build_index(
         manifest = store.Manifest(
             schema_version=store.SCHEMA_VERSION, model_name=MODEL_NAME, model_fingerprint=fingerprint,
             pipeline_version=store.PIPELINE_VERSION, generation=generation, built_at=time.time(),
-            articles=articles, passages=passages, sentences=sentences,
+            articles=articles, passages=passages, sentences=sentences, dense=dense.layout,
             files=store.checksums(staging, generation) | (model_files or store.checksums(model, model.name)),
         )
         folder.publish(staging, manifest)
@@ -313,7 +319,7 @@ def _open_previous(
         if name == store.MANIFEST or (name.startswith(f"{manifest.generation}/") and f"/{store.LEXICAL}/" not in name):
             return None, f"{folder.path / name} {problem}; building from scratch"
     try:
-        dense = DenseIndex.load(gen / store.DENSE, expected=manifest.sentences)
+        dense = DenseIndex.load(gen / store.DENSE, expected=manifest.sentences, layout=manifest.dense)
         titles = DenseIndex.load(gen / store.TITLES, expected=manifest.articles)
         return (Catalog(gen / store.CATALOG, readonly=True), dense, titles), None
     except IndexStoreError as exc:

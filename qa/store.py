@@ -32,6 +32,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from qa.dense import DenseLayout
 from qa.errors import CorruptIndexError, IndexNotFoundError, IndexVersionError
 
 SCHEMA_VERSION = 2  # 2: checksums and owned names in the manifest, the previous generation kept
@@ -84,6 +85,7 @@ class Manifest(BaseModel):
     articles: int = Field(ge=0, le=10**12)
     passages: int = Field(ge=0, le=10**12)
     sentences: int = Field(ge=0, le=10**12)
+    dense: DenseLayout = Field(default_factory=DenseLayout, description="exact or IVF: how sentences.faiss is laid out")
     files: dict[str, FileSum] = Field(default_factory=dict, max_length=10_000)
     owned: list[str] = Field(default_factory=list, max_length=10_000)
 

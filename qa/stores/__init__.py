@@ -119,6 +119,7 @@ def build(
     wait: float = 0.0,
     max_article_bytes: int | None = None,
     csv_columns: dict[str, str] | None = None,
+    ann_from: int | None = None,
 ) -> IndexReport:
     """Build or update the index at `location` from a corpus folder; see `qa.build_index`."""
     limit: dict = {} if max_article_bytes is None else {"max_article_bytes": max_article_bytes}
@@ -130,4 +131,5 @@ def build(
         return build_milvus(corpus_dir, str(location), rebuild=rebuild, progress=progress, **limit)
     from qa.indexer import build_index
 
-    return build_index(corpus_dir, location, rebuild=rebuild, progress=progress, wait=wait, **limit)
+    ann = {} if ann_from is None else {"ann_from": ann_from}
+    return build_index(corpus_dir, location, rebuild=rebuild, progress=progress, wait=wait, **limit, **ann)

@@ -53,7 +53,7 @@ class EmbeddedStore:
         self.model_name = manifest.model_name
         self.model_fingerprint = manifest.model_fingerprint
         self.built_at = manifest.built_at
-        self.dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences)
+        self.dense = DenseIndex.load(generation / store.DENSE, expected=manifest.sentences, layout=manifest.dense)
         self.titles = DenseIndex.load(generation / store.TITLES, expected=manifest.articles)
         self.lexical = LexicalIndex.load(generation / store.LEXICAL)
         self.model_dir = store.model_dir(self.index_dir, manifest.model_fingerprint)
