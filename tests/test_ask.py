@@ -81,8 +81,11 @@ KNOWN_MISSES = {
         "quotes the '51 Chinese nationals ... recruitment center' sentence: '31 individuals approached the center' "
         "shares too few words with the question, and the reader does not bridge the paraphrase",
     "What did China call Kyiv's accusations?":
-        "its best sentence is right ('termed the accusations as \"absolutely groundless\"') but the confidence, "
-        "0.29, is under the threshold chosen on the pooled dev sets (0.44)",
+        "the reader of 2,768 steps prefers a 001 sentence about the captured fighters to 'termed the accusations "
+        "as \"absolutely groundless\"', and declines at 0.43 (threshold 0.40)",
+    "What did one captured fighter say about his experience with weapons?":
+        "declined at 0.27: the reader of 2,768 steps, better on RealTimeQA and SQuAD, is less sure of the "
+        "'never held a weapon' sentence than the one before it was",
 }
 
 

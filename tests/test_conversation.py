@@ -63,10 +63,10 @@ def test_a_question_that_stands_alone_is_asked_as_it_is_and_new_forgets_the_thre
     assert isinstance(chat, Conversation) and repr(chat) == "<Conversation turns=1>"
 
 
-def test_the_plain_china_question_finds_lin_jian_among_its_candidates(bot: qa.QA):
-    # issue 12: "What did China say about the claims?" on its own is still declined (0.42 on this
-    # commit: the sentences say "Lin Jian said", "China termed", never "China said"); retrieval does find
-    # them, and in a thread ("what did China say about it?" above) the answer is Lin Jian's rebuttal
+def test_the_plain_china_question_is_answered_with_lin_jian(bot: qa.QA):
+    # issue 12: "What did China say about the claims?" on its own was declined (0.19, then 0.42): the
+    # sentences say "Lin Jian said", "China termed", never "China said". The reader of 2,768 steps answers
+    # it with Lin Jian's rebuttal (0.50), as the thread above does with "what did China say about it?"
     answer = bot.ask("What did China say about the claims?")
 
-    assert any("Lin Jian" in c.sentence for c in answer.candidates)
+    assert answer.found and "Lin Jian" in answer.sentence
