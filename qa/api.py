@@ -118,6 +118,8 @@ class QA:
             passages, ranked, evidence = self._read(asked, within, prefer=span)
         if reading is not None and reading.latest:
             ranked = _newest_first(ranked, self._store)
+        elif span is not None and time_phrases == "prefer":
+            ranked = _in_range_first(ranked, self._store, span)
         if within is not None and not passages:
             answer = Answer(question=asked.text, found=False, message=within.nothing_left(), confidence=0.0)
         else:
@@ -366,6 +368,22 @@ def _newest_first(ranked: list[Scored], store: Store) -> list[Scored]:
     older = [c for c in close if c is not newest]
     held = {id(c) for c in [newest, *older]}
     return [newest, *(c for c in ranked if id(c) not in held), *older]
+
+
+def _in_range_first(ranked: list[Scored], store: Store, span: Filter) -> list[Scored]:
+    """For a question with a date phrase ("this week"): among the sentences scored within LATEST_MARGIN
+    of the best, the best one of an article dated in the phrase's range first, the other close ones last,
+    as `_newest_first` does; unchanged when no close sentence is in range."""
+    close = [c for c in ranked if ranked and c.score >= ranked[0].score - LATEST_MARGIN]
+    meta = store.article_meta({c.sentence.doc_id for c in close})
+    inside = [c for c in close if span.admits(meta[c.sentence.doc_id]["source"], meta[c.sentence.doc_id]["date"],
+                                               meta[c.sentence.doc_id]["path"])]
+    if not inside or inside[0] is ranked[0]:
+        return ranked
+    first = inside[0]
+    others = [c for c in close if c is not first]
+    held = {id(c) for c in close}
+    return [first, *(c for c in ranked if id(c) not in held), *others]
 
 
 def _checked(question: str) -> str:

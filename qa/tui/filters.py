@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-HELP = ("since:2025-04 until:2025-04-30 source:bbc (repeat source: for more) before a question answer only "
-        "from those articles, for it and the questions after; filters:off clears them")
+HELP = "since:2025-04 source:bbc in a question: only those articles from then on; filters:off"
 _TOKEN = re.compile(r"(?<!\S)(since|until|source|undated|filters):(\S+)", re.IGNORECASE)
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
