@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also runs as `python bench/build.py`
 
-from bench import scale  # noqa: E402
+from bench import scale
 
 if __name__ == "__main__":
     if {"-h", "--help"} & set(sys.argv[1:]):

@@ -197,7 +197,7 @@ def kill_sweep(work: Path, corpus: Path, base: Path, points: int) -> list[Row]:
                 row.notes.append(f"step {n}: exit {run.returncode} {run.stderr.strip().splitlines()[-1:]}")
             try:
                 row.usable += _answers(index)
-            except Exception as exc:  # noqa: BLE001 - any failure to answer is what is counted
+            except Exception as exc:  # any failure to answer is what is counted
                 row.notes.append(f"step {n}: after the kill, {type(exc).__name__}: {str(exc)[:120]}")
             again = _child(0, scenario, changed, index)
             if again.returncode == 0 and _whole(index):
@@ -258,7 +258,7 @@ def damage_sweep(work: Path, corpus: Path, base: Path, quick: bool) -> list[Row]
                 else:
                     row.wrong += 1
                     row.notes.append(f"{label}: {type(exc).__name__} not naming it: {str(exc)[:100]}")
-            except Exception as exc:  # noqa: BLE001 - a traceback is what this counts
+            except Exception as exc:  # a traceback is what this counts
                 row.wrong += 1
                 row.notes.append(f"{label}: traceback {type(exc).__name__}: {str(exc)[:100]}")
             try:
@@ -268,7 +268,7 @@ def damage_sweep(work: Path, corpus: Path, base: Path, quick: bool) -> list[Row]
                 row.leftovers += len(left)
                 if left:
                     row.notes.append(f"{label}: left {left}")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 row.notes.append(f"{label}: next build {type(exc).__name__}: {str(exc)[:100]}")
             shutil.rmtree(index)
             row.seconds += time.perf_counter() - tick
@@ -287,7 +287,6 @@ for i in range(n):
 
 
 def publish_sweep(work: Path, corpus: Path, base: Path, publishes: int) -> Row:
-    import qa
 
     tick = time.perf_counter()
     row = Row(f"asks while {publishes} builds publish (API opens + CLI asks)")
@@ -316,7 +315,7 @@ def publish_sweep(work: Path, corpus: Path, base: Path, publishes: int) -> Row:
                 row.usable += 1
             else:
                 failures.append("API: wrong answer")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failures.append(f"API: {type(exc).__name__}: {str(exc)[:150]}")
     thread.join()
     row.tried += cli["tried"]

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import qa  # noqa: E402
-from evalsets import DEFAULT_DATA, load_set  # noqa: E402
-from evaluate import prepare_corpus  # noqa: E402
-from metrics import contains_answer, percentile  # noqa: E402
+import qa
+from evalsets import DEFAULT_DATA, load_set
+from evaluate import prepare_corpus
+from metrics import contains_answer, percentile
 
 OUT = Path(__file__).resolve().parent / "out"
 

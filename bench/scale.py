@@ -12,7 +12,8 @@ skipped, retrieval quality of the int8 model against fp32 on the dev sets.
     .venv/bin/python -m bench.scale --only encode,query    # rerun some steps of the saved run
 
 Builds, queries and the cold start each run in a fresh process (bench/scale_probes.py) so that their peak
-RSS is their own; the search comparisons (bench/scale_search.py) run in this one. Corpora (JSONL) and indexes go under bench/out/scale/ (scale-quick/), figures to
+RSS is their own; the search comparisons (bench/scale_search.py) run in this one. Corpora (JSONL) and indexes go
+under bench/out/scale/ (scale-quick/), figures to
 bench/out/scale.json (scale-quick.json); `python -m bench.scale_table FILE` prints the table again.
 Other processes on the machine slow everything down: the load average is recorded at each step.
 """

@@ -123,7 +123,7 @@ def cold(index: str, question: str) -> dict:
     import tokenizers  # noqa: F401
 
     import qa
-    import qa.cli  # noqa: F401
+    import qa.cli
     from qa import store
     from qa.catalog import Catalog
     from qa.dense import DenseIndex

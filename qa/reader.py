@@ -106,6 +106,7 @@ def encode(tokenizer: Tokenizer, question: str, window: Window) -> Encoded:
     sentence never pushes its neighbours out of the window.
     """
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    assert cls is not None and sep is not None, "a BERT vocabulary has [CLS] and [SEP]"
     q, t, *ss = tokenizer.encode_batch([question, window.title, *window.sentences], add_special_tokens=False)
     ids = [cls, *q.ids[:MAX_QUESTION], sep]
     type_ids = [0] * len(ids)
