@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import qa  # noqa: E402
 from evalsets import DEFAULT_DATA, load_set  # noqa: E402
-from qa.answer import CALIBRATION_FEATURES, COMBINER_FEATURES, READER_FEATURES, WEIGHTS_FILE, Weights  # noqa: E402
+from qa.answer import CALIBRATION_FEATURES, COMBINER_FEATURES, READER_FEATURES, WEIGHTS_FILE, Weights, confidence_features  # noqa: E402
 from qa.features import FEATURES, sigmoid  # noqa: E402
 from qa.ranker import LinearModel  # noqa: E402
 
@@ -102,8 +102,8 @@ def best_of(row: dict, model: LinearModel) -> tuple[int, list[float]]:
 def _top_values(row: dict, model: LinearModel) -> dict:
     best, scores = best_of(row, model)
     ordered = sorted(scores, reverse=True)
-    margin = ordered[0] - ordered[1] if len(ordered) > 1 else 1.0
-    return {**row["feats"][best], "score": scores[best], "margin": min(margin, 3.0)}, bool(row["y"][best] == 1)
+    values = confidence_features(row["feats"][best], scores[best], ordered[1] if len(ordered) > 1 else None)
+    return values, bool(row["y"][best] == 1)
 
 
 def fit_calibration(rows: list[dict], model: LinearModel, l2: float) -> LinearModel:

@@ -9,7 +9,9 @@ import argparse
 import json
 from pathlib import Path
 
-STAGES = ("scan", "model", "parse_split", "embed", "catalog", "faiss", "bm25", "publish")
+from qa.indexer import TIMED_STAGES
+
+STAGES = TIMED_STAGES  # the keys of IndexReport.stage_seconds
 BUILD_SHARE_TARGET = 0.8
 COLD_TARGET_S = 4.0
 QUERY_RSS_TARGET_MB = 1536

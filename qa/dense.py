@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 class DenseIndex:
-    """Exact inner-product search over unit vectors, keyed by stable int64 passage ids.
+    """Exact inner-product search over unit vectors, keyed by stable int64 sentence ids.
 
     A FAISS IndexIDMap2 over IndexFlatIP: with normalised vectors the score is the cosine similarity.
     Use `create` or `load`, not the constructor.

@@ -28,7 +28,7 @@ from qa.errors import CorpusError, DocumentError, EmptyDocumentError, EncodingEr
 from qa.metadata import (
     META_LINE, clean_title, front_matter, metadata_lines, same_title, split_authors, title_from_body, title_line,
 )
-from qa.models import Article, SkippedFile
+from qa.models import Article, SkippedFile, location
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
 MAX_ARTICLE_BYTES = 5 * 2**20
@@ -85,7 +85,7 @@ class RawArticle:
     @property
     def location(self) -> str:
         """"path" or "path:line" for a JSONL record."""
-        return f"{self.path}:{self.line}" if self.line else self.path
+        return location(self.path, self.line)
 
 
 @dataclass

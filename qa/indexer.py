@@ -28,6 +28,9 @@ Progress = Callable[[str, int, int], None]
 _BATCH = 2000  # articles parsed, embedded and written at a time
 
 BUILD_STAGES = {"load": "Reading articles", "embed": "Embedding sentences", "write": "Writing the index"}
+"""The stages `progress` reports, with what a face shows for each."""
+TIMED_STAGES = ("scan", "model", "parse_split", "embed", "catalog", "faiss", "bm25", "publish")
+"""The keys of `IndexReport.stage_seconds` for an index folder, in build order (finer than BUILD_STAGES)."""
 
 
 def build_index(
