@@ -80,6 +80,17 @@ class QA:
         vector = self._embedder.encode([asked.text])[0]
         return list(self._passages(asked, vector, k).values())
 
+    def candidates(self, question: str) -> list[Scored]:
+        """The candidate sentences `ask` decides between, ranked, read and combined, best first, each with
+        its evidence (`Scored.features`) and scores: bench/ fits and evaluates the answerer on this path.
+
+        Raises:
+            EmptyQuestionError: the question is empty or only whitespace.
+        """
+        asked = analyze(_checked(question))
+        self._check_open()
+        return self._candidates(asked)[1]
+
     def _passages(self, question: Question, vector: np.ndarray, k: int) -> dict[int, Passage]:
         return as_passages(self._store.ranked(question.text, vector, k), self._store)
 
@@ -198,7 +209,7 @@ def open_index(location: str | Path = "index", *, weights: str | Path | None = N
 
     Args:
         location: an index folder, or a Milvus store: `milvus-lite:PATH.db` or `milvus://HOST:PORT[/PREFIX]`.
-        weights: an answerer weights file to use instead of the shipped one (as `bench/fit_answerer.py`
+        weights: an answerer weights file to use instead of the shipped one (as `bench/fit/fit_answerer.py`
             writes them); for experiments.
 
     Raises:

@@ -15,16 +15,14 @@ It reads the indexes bench/evaluate.py builds under bench/out/<set>/index: run t
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import qa  # noqa: E402
-from evalsets import DEFAULT_DATA, load_set  # noqa: E402
-from qa import fusion  # noqa: E402
+from bench import OUT
+import qa
+from bench.common.evalsets import DEFAULT_DATA, load_set
+from qa import fusion
 
-OUT = Path(__file__).resolve().parent / "out"
 KS = (1, 3, 8)
 METHODS = ["bm25", "dense", "rrf"] + [f"convex {a:.1f}" for a in (0.3, 0.5, 0.7)]
 

@@ -1,6 +1,6 @@
 """Compare sentence splitters on hand-labelled news sentences and on speed over the BBC corpus.
 
-Run: .venv/bin/python bench/splitter.py [--corpus BBC_FOLDER] [--reuters REUTERS_FOLDER] [--show-failures]
+Run: .venv/bin/python -m bench.experiments.splitter [--corpus BBC_FOLDER] [--reuters REUTERS_FOLDER] [--show-failures]
 
 qa.sentences, sentencex (a dependency of qa: qa.sentences corrects its boundaries), pysbd (in qa's `test`
 extra) and the regex always run; blingfire and syntok are measured only if installed
@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # Each case: a paragraph and the sentences a careful reader would cut it into.
 CASES: list[tuple[str, list[str]]] = [

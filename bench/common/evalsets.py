@@ -1,8 +1,8 @@
 """Loaders for the development sets in /work/shared/evaldev/, turned into one shape: articles + questions.
 
-The data is read where it lies (it must not be copied into the repo); bench/evaluate.py writes the
+The data is read where it lies (it must not be copied into the repo); bench/answers/evaluate.py writes the
 articles as a JSONL corpus under bench/out/<set>/corpus/ and indexes that.
-Run `python bench/evalsets.py [--data DIR]` to print the size of every set.
+Run `python -m bench.common.evalsets [--data DIR]` to print the size of every set.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metrics import contains_answer
+from bench import REPO
+from bench.common.metrics import contains_answer
 
 DEFAULT_DATA = Path("/work/shared/evaldev")
-REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass

@@ -1,13 +1,13 @@
 """The embedded index against the same corpus on Milvus Lite, side by side on the development sets.
 
-For each set: its corpus (as bench/evaluate.py writes it), indexed both ways under bench/out/<set>/ (index/
+For each set: its corpus (as bench/answers/evaluate.py writes it), indexed both ways under bench/out/<set>/ (index/
 and milvus.db; both incremental, so a rerun only checks them). Then, for every question: overlap@10 of the
 passages `search` returns (the same passage is the same article and character span), whether `ask` quotes
 the same sentence, acc@1 of each (answered, and the sentence holds a gold answer, over questions with gold
-answers, as bench/evaluate.py counts it), and the latency of `ask` (p50/p95, the first question left out).
+answers, as bench/answers/evaluate.py counts it), and the latency of `ask` (p50/p95, the first question left out).
 
-    .venv/bin/python -m bench.milvus_agreement                    # seed,realtimeqa,squad,quail
-    .venv/bin/python -m bench.milvus_agreement --sets seed --limit 100
+    .venv/bin/python -m bench.answers.milvus_agreement                    # seed,realtimeqa,squad,quail
+    .venv/bin/python -m bench.answers.milvus_agreement --sets seed --limit 100
 """
 
 from __future__ import annotations
@@ -19,16 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench import OUT
 import qa
-from evalsets import DEFAULT_DATA, load_set
-from evaluate import prepare_corpus
-from metrics import contains_answer, percentile
+from bench.common.evalsets import DEFAULT_DATA, load_set
+from bench.answers.evaluate import prepare_corpus
+from bench.common.metrics import contains_answer, percentile
 
-OUT = Path(__file__).resolve().parent / "out"
 
 
 def measure(name: str, data: Path, limit: int | None) -> dict:
@@ -91,7 +89,7 @@ def main() -> None:
               f"{r['same_answer']:>9.3f}{r['acc@1_embedded']:>10.3f}{r['acc@1_milvus']:>10.3f}"
               f"{r['p50_embedded']:>11.1f}/{r['p95_embedded']:<8.1f}{r['p50_milvus']:>11.1f}/{r['p95_milvus']:<8.1f}"
               f"{str(r['build_s']):>13}", flush=True)
-    print(f"wall {time.perf_counter() - started:.0f} s; command: python -m bench.milvus_agreement "
+    print(f"wall {time.perf_counter() - started:.0f} s; command: python -m bench.answers.milvus_agreement "
           + " ".join(sys.argv[1:]))
 
 

@@ -7,7 +7,7 @@ into the repository.
              ISO date, source "Reuters"; the body unwrapped into paragraphs, the closing "Reuter" sign-off cut.
     BBC:     one record per bbc/<category>/NNN.txt (2,225): id "bbc-<category>-NNN", the first line as title.
 
-    .venv/bin/python -m bench.corpora [--out bench/out/corpora]    # write both and print their sizes
+    .venv/bin/python -m bench.common.corpora [--out bench/out/corpora]    # write both and print their sizes
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+import bench
+
 CORPORA = Path("/work/shared/evaldev/corpora")
 REUTERS = CORPORA / "reuters-21578"
 BBC = CORPORA / "bbc-news" / "bbc"
-OUT = Path(__file__).resolve().parent / "out" / "corpora"
+OUT = bench.OUT / "corpora"
 
 _STORY = re.compile(r"<REUTERS\b([^>]*)>(.*?)</REUTERS>", re.S)
 _NEWID = re.compile(r'NEWID="(\d+)"')

@@ -33,15 +33,14 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evalsets import DEFAULT_DATA, load_quail, load_realtimeqa, load_squad  # noqa: E402
-from metrics import contains_answer  # noqa: E402
+from bench import OUT
+from bench.common.evalsets import DEFAULT_DATA, load_quail, load_realtimeqa, load_squad
+from bench.common.metrics import contains_answer
 
-from qa.reader import WINDOW  # noqa: E402
-from qa.sentences import split_sentences  # noqa: E402
+from qa.reader import WINDOW
+from qa.sentences import split_sentences
 
-OUT = Path(__file__).resolve().parent / "out"
 SPLIT_SEED = 29
 
 

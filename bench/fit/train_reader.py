@@ -28,14 +28,14 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from bench import REPO
+
+ROOT = REPO
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
-import reader_data  # noqa: E402
-from evalsets import DEFAULT_DATA  # noqa: E402
+from bench.fit import reader_data  # noqa: E402
+from bench.common.evalsets import DEFAULT_DATA  # noqa: E402
 
 from qa import reader as qreader  # noqa: E402
 

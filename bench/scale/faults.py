@@ -1,7 +1,7 @@
 """Fault injection on qa's index: kills at every filesystem step of a build, damaged index files, asks
 across publishes, and a watched HOME and TMPDIR for anything written outside the index.
 
-    .venv/bin/python -m bench.faults [--quick] [--work bench/out/faults]
+    .venv/bin/python -m bench.scale.faults [--quick] [--work bench/out/faults]
 
 Kill points: a child build counts the filesystem calls qa makes (os.replace, mkdir, unlink, fsync, rmtree,
 ...) and SIGKILLs itself at the n-th one, for an incremental build, a --rebuild and a model change. After
@@ -27,7 +27,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from bench import REPO
+
 QUESTION = "how many Chinese nationals did Zelensky claim?"
 EXPECTED = "155"
 
@@ -374,7 +375,7 @@ def memory(work: Path) -> None:
         print(f"| {what} | {n:,} | {rss} | {seconds} |" + ("" if run.returncode == 0 else f" {run.stderr[-200:]}"))
         shutil.rmtree(corpus, ignore_errors=True)
         shutil.rmtree(work / f"memory-index-{n}", ignore_errors=True)
-    print("\npython -m bench.faults --memory")
+    print("\npython -m bench.scale.faults --memory")
 
 
 def _print(rows: list[Row], seconds: float, args: argparse.Namespace) -> None:
@@ -386,7 +387,7 @@ def _print(rows: list[Row], seconds: float, args: argparse.Namespace) -> None:
     for r in rows:
         for note in r.notes:
             print(f"  {r.sweep}: {note}")
-    command = "python -m bench.faults" + (" --quick" if args.quick else "") + (
+    command = "python -m bench.scale.faults" + (" --quick" if args.quick else "") + (
         f" --kill-points {args.kill_points}" if args.kill_points else "")
     print(f"\n{command}: {seconds:.0f} s on {os.cpu_count()} cores")
 

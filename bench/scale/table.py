@@ -1,6 +1,6 @@
-"""The table of bench/scale.py, from its figures; run alone to print a saved run again.
+"""The table of bench/scale/run.py, from its figures; run alone to print a saved run again.
 
-    .venv/bin/python -m bench.scale_table [bench/out/scale.json]
+    .venv/bin/python -m bench.scale.table [bench/out/scale.json]
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
+from bench import OUT
 from qa.indexer import TIMED_STAGES
 
 STAGES = TIMED_STAGES  # the keys of IndexReport.stage_seconds
@@ -182,7 +183,7 @@ def _int8(figures: dict, lines: list[str]) -> None:
     if not int8:
         lines.append("\nINT8 QUALITY: not measured in this run (--skip-int8-quality); fp32 stays the default")
         return
-    lines.append("\nINT8 QUALITY (MiniLM-cosine sentence retrieval on the dev sets, bench/baselines.py)")
+    lines.append("\nINT8 QUALITY (MiniLM-cosine sentence retrieval on the dev sets, bench/answers/baselines.py)")
     lines.append(f"{'set':<12}{'questions':>10}{'fp32 acc@1':>12}{'int8 acc@1':>12}{'fp32 doc@1':>12}{'int8 doc@1':>12}")
     worst = 0.0
     for name, r in int8.items():
@@ -200,7 +201,7 @@ def _verdict(ok: bool, what: str, target: str) -> str:
 
 
 def render(figures: dict) -> str:
-    """The whole table as text, from the figures bench/scale.py saves."""
+    """The whole table as text, from the figures bench/scale/run.py saves."""
     c = figures.get("corpora", {})
     lines = [f"Scale bench ({figures['plan']['name']}): {c.get('reuters', 0):,} Reuters + {c.get('bbc', 0):,} BBC stories, "
              f"{c.get('questions', 0)} questions, {figures['cpus']} CPUs",
@@ -224,11 +225,11 @@ def render(figures: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("figures", nargs="?", type=Path, default=Path(__file__).resolve().parent / "out" / "scale.json",
-                        help="the JSON figures bench/scale.py wrote (default: bench/out/scale.json)")
+    parser.add_argument("figures", nargs="?", type=Path, default=OUT / "scale.json",
+                        help="the JSON figures bench/scale/run.py wrote (default: bench/out/scale.json)")
     args = parser.parse_args()
     if not args.figures.is_file():
-        parser.error(f"{args.figures} does not exist: run `python -m bench.scale` (or --quick) first")
+        parser.error(f"{args.figures} does not exist: run `python -m bench.scale.run` (or --quick) first")
     print(render(json.loads(args.figures.read_text(encoding="utf-8"))))
 
 

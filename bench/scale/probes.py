@@ -1,14 +1,14 @@
-"""The parts of bench/scale.py that must run in a fresh process: builds, queries, cold start, encoders.
+"""The parts of bench/scale/run.py that must run in a fresh process: builds, queries, cold start, encoders.
 
 Each probe writes its figures as JSON, with its own peak RSS, to the file named last on its command line;
-bench/scale.py starts it, reads the file and adds the wall and CPU time from os.wait4. By hand:
+bench/scale/run.py starts it, reads the file and adds the wall and CPU time from os.wait4. By hand:
 
-    .venv/bin/python -m bench.scale_probes build CORPUS INDEX [--rebuild] OUT.json
-    .venv/bin/python -m bench.scale_probes query INDEX QUESTIONS.json OUT.json
-    .venv/bin/python -m bench.scale_probes cold INDEX QUESTION OUT.json
-    .venv/bin/python -m bench.scale_probes encode SENTENCES.json ROUNDS OUT.json
-    .venv/bin/python -m bench.scale_probes int8 OUT.json
-    .venv/bin/python -m bench.scale_probes cli COMMAND... OUT.json
+    .venv/bin/python -m bench.scale.probes build CORPUS INDEX [--rebuild] OUT.json
+    .venv/bin/python -m bench.scale.probes query INDEX QUESTIONS.json OUT.json
+    .venv/bin/python -m bench.scale.probes cold INDEX QUESTION OUT.json
+    .venv/bin/python -m bench.scale.probes encode SENTENCES.json ROUNDS OUT.json
+    .venv/bin/python -m bench.scale.probes int8 OUT.json
+    .venv/bin/python -m bench.scale.probes cli COMMAND... OUT.json
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.metrics import percentile
+from bench import OUT
+from bench.common.metrics import percentile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -156,15 +157,15 @@ def cold(index: str, question: str) -> dict:
 
 
 def encode(sentences_file: str, rounds: str = "1") -> dict:
-    """Embedding rates of the bare model and of ours on the same sentences (bench/encode_speed.py)."""
-    from bench.encode_speed import measure
+    """Embedding rates of the bare model and of ours on the same sentences (bench/experiments/encode_speed.py)."""
+    from bench.experiments.encode_speed import measure
 
     return measure(json.loads(Path(sentences_file).read_text(encoding="utf-8")), rounds=int(rounds))
 
 
 def int8(data: str = "/work/shared/evaldev") -> dict:
     """Sentence retrieval quality of the int8 model against fp32 on the dev sets: the MiniLM-cosine baseline
-    of bench/baselines.py with each model, scored as bench/evaluate.py scores it (top sentence holds a gold
+    of bench/answers/baselines.py with each model, scored as bench/answers/evaluate.py scores it (top sentence holds a gold
     answer; top sentence from a gold article)."""
     import logging
     import tempfile
@@ -172,12 +173,10 @@ def int8(data: str = "/work/shared/evaldev") -> dict:
     import bm25s  # noqa: F401 - sets its own logger to DEBUG on import, and the int8 export turns logging on
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    bench = Path(__file__).resolve().parent
-    sys.path.insert(0, str(bench))
-    from baselines import SentenceBaselines
-    from evalsets import load_set
-    from evaluate import prepare_corpus
-    from metrics import contains_answer
+    from bench.answers.baselines import SentenceBaselines
+    from bench.common.evalsets import load_set
+    from bench.answers.evaluate import prepare_corpus
+    from bench.common.metrics import contains_answer
 
     from qa.embedding import export_model
 
@@ -189,7 +188,7 @@ def int8(data: str = "/work/shared/evaldev") -> dict:
             export_model(models[name], quantize=quantize)
         for set_name in ("seed", "realtimeqa", "squad", "quail"):
             evalset = load_set(set_name, Path(data))
-            corpus = prepare_corpus(evalset, bench / "out" / "scale" / "int8" / set_name)
+            corpus = prepare_corpus(evalset, OUT / "scale" / "int8" / set_name)
             scored = [q for q in evalset.questions if q.answers]
             out[set_name] = {"questions": len(scored)}
             for name, model_dir in models.items():

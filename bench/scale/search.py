@@ -1,4 +1,4 @@
-"""Search-side figures for bench/scale.py, measured in the calling process on a built index.
+"""Search-side figures for bench/scale/run.py, measured in the calling process on a built index.
 
 - BM25: what an incremental build pays to rebuild the bm25s matrix from the tokens cached in the catalog,
   against tokenizing every passage again; then bm25s against rank_bm25 on the same passages and queries
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.metrics import percentile
+from bench.common.metrics import percentile
 from qa import store
 from qa.catalog import Catalog
 from qa.embedding import Embedder

@@ -1,7 +1,7 @@
 """Fit the answerer (ranker, combiner with the reader, calibration, threshold) and write its weights file.
 
 For every question of the chosen sets, qa's own retrieval, features and reader run on the set's index
-(built by bench/evaluate.py under bench/out/<set>/index), through the path `QA.ask` takes. A sentence is
+(built by bench/answers/evaluate.py under bench/out/<set>/index), through the path `QA.ask` takes. A sentence is
 labelled 1 when it holds a gold answer and comes from a gold article (all 0 for unanswerable questions).
 
 1. the ranker: an L2 logistic regression over `qa.features.FEATURES` (every question weighs the same);
@@ -15,9 +15,9 @@ The combiner, the calibration and the threshold are also fitted on one half of t
 on the other (two-fold, by question), and that out-of-sample table is printed; the ranker under them (and
 so which windows the reader reads) is the one fitted on all questions. Three variants are written: both (the shipped
 `qa/weights/answerer.json`), the ranker alone and the reader alone (`bench/out/weights/`, for the
-ablation in bench/evaluate.py --variants).
+ablation in bench/answers/evaluate.py --variants).
 
-    .venv/bin/python bench/fit_answerer.py --sets seed,realtimeqa,squad,quail
+    .venv/bin/python -m bench.fit.fit_answerer --sets seed,realtimeqa,squad,quail
 """
 
 from __future__ import annotations
@@ -33,16 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+import qa
+from bench import REPO
+from bench.common.evalsets import DEFAULT_DATA, load_set
+from qa.answer import CALIBRATION_FEATURES, COMBINER_FEATURES, READER_FEATURES, WEIGHTS_FILE, Weights, confidence_features
+from qa.features import FEATURES, sigmoid
+from qa.ranker import LinearModel
 
-import qa  # noqa: E402
-from evalsets import DEFAULT_DATA, load_set  # noqa: E402
-from qa.answer import CALIBRATION_FEATURES, COMBINER_FEATURES, READER_FEATURES, WEIGHTS_FILE, Weights, confidence_features  # noqa: E402
-from qa.features import FEATURES, sigmoid  # noqa: E402
-from qa.ranker import LinearModel  # noqa: E402
-
+ROOT = REPO
 OUT = ROOT / "bench" / "out"
 VARIANTS = {"both": COMBINER_FEATURES, "ranker": ("rank_score",), "reader": READER_FEATURES}
 QUAIL_DECLINED = 0.8
@@ -70,7 +68,7 @@ def collect(set_name: str, data: Path, squad_n: int, weights: Path) -> list[dict
         for q in evalset.questions:
             if q.answerable and not q.answers:
                 continue  # counts for the answered rate only: no gold to label sentences with
-            _passages, ranked = bot._candidates(q.question)  # the very path QA.ask takes
+            ranked = bot.candidates(q.question)  # the very path QA.ask takes
             if not ranked:
                 continue
             feats = [{**c.features, "rank_score": c.rank_score} for c in ranked]
@@ -252,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         print_table(f"{variant}: fitted on all (threshold {threshold:.2f}: answer-triggering {trigger})",
                     figures[f"{variant}, in sample"])
         provenance = {
-            "command": "python bench/fit_answerer.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "command": "python -m bench.fit.fit_answerer " + " ".join(argv if argv is not None else sys.argv[1:]),
             "sets": sets, "squad_n": args.squad_n, "commit": _git_head(), "fitted": time.strftime("%Y-%m-%d"),
             "variant": variant, "reader": (shipped_reader_card() if variant != "ranker" else None),
             "threshold_rule": "best pooled answer-triggering F1 with >= 80% of QuAIL unanswerable declined",

@@ -19,12 +19,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import qa  # noqa: E402
-from metrics import percentile  # noqa: E402
+import bench
+import qa
+from bench.common.metrics import percentile
 
-OUT = Path(__file__).resolve().parent / "out" / "milvus_scale"
+OUT = bench.OUT / "milvus_scale"
 
 
 def titles(corpus: Path, n: int) -> list[str]:

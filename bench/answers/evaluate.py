@@ -22,14 +22,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import qa  # noqa: E402
-from corpora import write_jsonl  # noqa: E402
-from evalsets import DEFAULT_DATA, LOADERS, EvalSet, Question, load_set  # noqa: E402
-from metrics import (  # noqa: E402
+from bench import OUT, REPO
+import qa
+from bench.common.corpora import write_jsonl
+from bench.common.evalsets import DEFAULT_DATA, LOADERS, EvalSet, Question, load_set
+from bench.common.metrics import (
     best_thresholds,
     calibration_bins,
     contains_answer,
@@ -37,9 +36,8 @@ from metrics import (  # noqa: E402
     f1_score,
     percentile,
 )
-from qa import store  # noqa: E402
+from qa import store
 
-OUT = Path(__file__).resolve().parent / "out"
 BASELINES = ("bm25", "dense")
 # qa with the shipped weights, and the ablation: the same answerer fitted without the reader, and
 # with the reader's scores alone (bench/fit_answerer.py writes both to bench/out/weights/)
@@ -216,7 +214,7 @@ def run_set(evalset: EvalSet, args: argparse.Namespace) -> dict:
     for s in report.skipped[:5]:
         _log(f"[{evalset.name}]   skipped {s.path}:{s.line}: {s.reason}")
 
-    from baselines import SentenceBaselines
+    from bench.answers.baselines import SentenceBaselines
 
     tick = time.perf_counter()
     baselines = SentenceBaselines(corpus, store.model_dir(index_dir), out_dir / "cache")
@@ -371,7 +369,7 @@ def _command(args: argparse.Namespace) -> str:
 def _git_head() -> str:
     """The commit qa runs at, marked when qa/ has changes not yet committed (the figures then are not
     reproducible from the commit alone)."""
-    repo = Path(__file__).resolve().parent.parent
+    repo = REPO
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               cwd=repo, check=True).stdout.strip()

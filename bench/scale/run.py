@@ -2,19 +2,19 @@
 
 Builds a qa index of the Reuters-21578 stories and one of the BBC News articles, then measures: build rate
 per stage and size on disk; the embedding rate of the build against the bare model on the same sentences
-(and bench/encode_speed.py's comparison of encoders); incremental updates (add 10, add 1,000, delete 100)
+(and bench/experiments/encode_speed.py's comparison of encoders); incremental updates (add 10, add 1,000, delete 100)
 on a copy of the Reuters index; warm QA.ask / QA.search latency; bm25s against rank_bm25; the cold start
 of `qa ask`; peak memory of the build and of a query process; exact FAISS against HNSW; and, unless
 skipped, retrieval quality of the int8 model against fp32 on the dev sets.
 
-    .venv/bin/python -m bench.scale --quick    # 500 Reuters + 200 BBC stories, 50 questions: a few minutes
-    .venv/bin/python -m bench.scale            # 19,043 Reuters + 2,225 BBC stories, 200 questions: ~40 min
-    .venv/bin/python -m bench.scale --only encode,query    # rerun some steps of the saved run
+    .venv/bin/python -m bench.scale.run --quick    # 500 Reuters + 200 BBC stories, 50 questions: a few minutes
+    .venv/bin/python -m bench.scale.run            # 19,043 Reuters + 2,225 BBC stories, 200 questions: ~40 min
+    .venv/bin/python -m bench.scale.run --only encode,query    # rerun some steps of the saved run
 
-Builds, queries and the cold start each run in a fresh process (bench/scale_probes.py) so that their peak
-RSS is their own; the search comparisons (bench/scale_search.py) run in this one. Corpora (JSONL) and indexes go
+Builds, queries and the cold start each run in a fresh process (bench/scale/probes.py) so that their peak
+RSS is their own; the search comparisons (bench/scale/search.py) run in this one. Corpora (JSONL) and indexes go
 under bench/out/scale/ (scale-quick/), figures to
-bench/out/scale.json (scale-quick.json); `python -m bench.scale_table FILE` prints the table again.
+bench/out/scale.json (scale-quick.json); `python -m bench.scale.table FILE` prints the table again.
 Other processes on the machine slow everything down: the load average is recorded at each step.
 """
 
@@ -31,11 +31,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.corpora import bbc_records, reuters_records, write_jsonl
-from bench.scale_search import bm25_figures, dense_figures
-from bench.scale_table import render
+from bench import REPO
+from bench.common.corpora import bbc_records, reuters_records, write_jsonl
+from bench.scale.search import bm25_figures, dense_figures
+from bench.scale.table import render
 
-REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 ASK_TARGET_MS = 100.0
 
@@ -65,7 +65,7 @@ class Run:
 
     def __init__(self, plan: Plan, work: Path, json_path: Path) -> None:
         self.plan, self.work, self.json_path = plan, work, json_path
-        self.figures: dict = {"plan": plan.__dict__, "command": " ".join(["python -m bench.scale", *sys.argv[1:]]),
+        self.figures: dict = {"plan": plan.__dict__, "command": " ".join(["python -m bench.scale.run", *sys.argv[1:]]),
                               "cpus": os.cpu_count(), "load": {}}
         self._probes = 0
 
@@ -78,7 +78,7 @@ class Run:
         self.json_path.write_text(json.dumps(self.figures, indent=2), encoding="utf-8")
 
     def probe(self, name: str, *args: str) -> dict:
-        """Run a probe of bench/scale_probes.py in a fresh process; its figures plus wall time and peak RSS."""
+        """Run a probe of bench/scale/probes.py in a fresh process; its figures plus wall time and peak RSS."""
         self._probes += 1
         out = self.work / "probes" / f"{self._probes:02d}-{name}.json"
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,10 @@ server moves to a new generation while it answers; every answer is then checked 
 index gave before the run (same sentence, same short answer): an answer from a half-built generation
 would not match.
 
-    .venv/bin/python -m bench.serve_load                                   # default corpus, 1/8/32 clients, 30 s
-    .venv/bin/python -m bench.serve_load --publish --seconds 15
-    .venv/bin/python -m bench.serve_load --corpus bench/out/corpora/bbc --seconds 20 --publish
-                                      # BBC (python -m bench.corpora writes it): its first 20 titles as questions
+    .venv/bin/python -m bench.scale.serve_load                                   # default corpus, 1/8/32 clients, 30 s
+    .venv/bin/python -m bench.scale.serve_load --publish --seconds 15
+    .venv/bin/python -m bench.scale.serve_load --corpus bench/out/corpora/bbc --seconds 20 --publish
+                                      # BBC (python -m bench.common.corpora writes it): its first 20 titles as questions
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import httpx
 
+from bench import REPO
 import qa
 
-REPO = Path(__file__).resolve().parents[1]
 QUESTIONS = [
     "how many Chinese nationals did Zelensky claim?",
     "Who is the spokesperson of China's foreign ministry?",
@@ -219,7 +219,7 @@ def main() -> None:
                   f"{row['p50_ms']:>7} {row['p95_ms']:>7} {row['p99_ms']:>7} {row['errors']:>6} {row['wrong']:>5} "
                   f"{published:>9}  {row['generation']}" + (f"  {row['error_kinds']}" if row["errors"] else ""))
         reloads = http.get("/stats").json()["reloads"]
-        print(f"server moved to a new generation {reloads} times; command: python -m bench.serve_load "
+        print(f"server moved to a new generation {reloads} times; command: python -m bench.scale.serve_load "
               + " ".join(sys.argv[1:]))
     finally:
         if server is not None:

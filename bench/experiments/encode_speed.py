@@ -3,9 +3,9 @@
 Also measures ONNX fp32 with batches in text order instead of sorted by length (what sorting saves), and
 the thread settings of the query path: embedding one question with 1 or 2 ONNX Runtime threads, and one
 FAISS search over 10,000 vectors with 1 or 2 OpenMP threads. The sentences are BBC News ones (read by
-bench/corpora.py), split by qa.sentences as an index build splits them. bench/scale.py calls `measure`.
+bench/common/corpora.py), split by qa.sentences as an index build splits them. bench/scale/run.py calls `measure`.
 
-    .venv/bin/python -m bench.encode_speed [--sentences 1000]
+    .venv/bin/python -m bench.experiments.encode_speed [--sentences 1000]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpora import BBC, bbc_records
+from bench.common.corpora import BBC, bbc_records
 from qa.embedding import DIM, Embedder, export_model, packaged_model_dir
 from qa.sentences import split_sentences
 
@@ -147,7 +147,7 @@ def main() -> None:
     print(f"\n{'FAISS threads':<32}{'1 search, 10k vectors (ms)':>27}")
     for row in figures["faiss"]:
         print(f"{row['threads']:<32}{row['search_ms']:>27.3f}")
-    print(f"\ncommand: .venv/bin/python -m bench.encode_speed {' '.join(sys.argv[1:])}".rstrip())
+    print(f"\ncommand: .venv/bin/python -m bench.experiments.encode_speed {' '.join(sys.argv[1:])}".rstrip())
 
 
 if __name__ == "__main__":
