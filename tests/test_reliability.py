@@ -227,7 +227,7 @@ def _flip(path: Path, offset: int) -> None:
     path.write_bytes(bytes(data))
 
 
-# One damage per file here; bench/faults.py tries every file with every damage.
+# One damage per file here; bench/scale/faults.py tries every file with every damage.
 @pytest.mark.parametrize("name,damage", [
     ("sentences.faiss", "flip"), ("catalog.sqlite", "zero page"), ("bm25/ids.npy", "empty"),
     ("bm25/vocab.index.json", "flip"),
