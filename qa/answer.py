@@ -10,7 +10,7 @@ Three steps, each behind its own module:
    the answer declines.
 
 Every fitted number (ranker, combiner, calibration, threshold) is data: `qa/weights/answerer.json`,
-written by `bench/fit_answerer.py` with the command, sets and commit inside.
+written by `bench/fit/fit_answerer.py` with the command, sets and commit inside.
 """
 
 from __future__ import annotations
@@ -50,11 +50,19 @@ SAME_FACT_SIMILARITY = 0.8  # cosine of two sentences that say the same thing, w
 SAME_TOPIC_COVERAGE = 0.25  # share of the question's words that makes a sentence about the same thing
 
 NO_ANSWER = "The archive holds no answer to this question."
+MARGIN_CAP = 3.0  # a lead past this over the runner-up says no more (the calibration is linear in it)
+
+
+def confidence_features(features: dict[str, float], score: float, runner_up: float | None) -> dict[str, float]:
+    """What the calibration reads of the best candidate: its features, its combined score and its lead over
+    the runner-up (1.0 when it has none), capped. bench/fit/fit_answerer.py fits the calibration on the same."""
+    margin = score - runner_up if runner_up is not None else 1.0
+    return {**features, "score": score, "margin": min(margin, MARGIN_CAP)}
 
 
 @dataclass(frozen=True)
 class Weights:
-    """The fitted numbers of the answerer, as `bench/fit_answerer.py` writes them."""
+    """The fitted numbers of the answerer, as `bench/fit/fit_answerer.py` writes them."""
 
     ranker: LinearModel
     combiner: LinearModel
@@ -91,7 +99,7 @@ class Weights:
             if set(model.weights) != set(expected):
                 raise ModelUnavailableError(
                     f"{path}: the {name} weighs {sorted(model.weights)}, this qa computes {sorted(expected)}; "
-                    "refit with `python bench/fit_answerer.py`"
+                    "refit with `python -m bench.fit.fit_answerer`"
                 )
         return weights
 
@@ -154,8 +162,8 @@ class Answerer:
         if not ranked:
             return 0.0
         best = ranked[0]
-        values = {**best.features, "score": best.score, "rank_score": best.rank_score,
-                  "margin": min(best.score - ranked[1].score if len(ranked) > 1 else 1.0, 3.0)}
+        features = {**best.features, "rank_score": best.rank_score}
+        values = confidence_features(features, best.score, ranked[1].score if len(ranked) > 1 else None)
         return sigmoid(self.weights.calibration(values))
 
     def answer(self, question: Question, passages: list[Passage], ranked: Sequence[Scored], catalog: Catalog,

@@ -81,7 +81,7 @@ class QA:
                 (a date or ISO string); None: the newest article date of the index.
             time_phrases: what a date phrase of the question ("in April 2025", "this week") does when no
                 since/until is given: "prefer" ranks passages of articles in that range higher (the
-                default, measured in bench/time_questions.py), "filter" answers only from them (from all
+                default, measured in bench/answers/time_questions.py), "filter" answers only from them (from all
                 when none matches), "off" ignores it. "latest"/"most recent" prefers, among the sentences
                 that answer about as well as the best, the one of the newest article.
 
@@ -157,6 +157,17 @@ class QA:
         self._check_open()
         vector = self._embedder.encode([asked.text])[0]
         return list(self._passages(asked, vector, k, within).values())
+
+    def candidates(self, question: str) -> list[Scored]:
+        """The candidate sentences `ask` decides between, ranked, read and combined, best first, each with
+        its evidence (`Scored.features`) and scores: bench/ fits and evaluates the answerer on this path.
+
+        Raises:
+            EmptyQuestionError: the question is empty or only whitespace.
+        """
+        asked = analyze(_checked(question))
+        self._check_open()
+        return self._candidates(asked)[1]
 
     def _passages(self, question: Question, vector: np.ndarray, k: int, within: Filter | None = None) -> dict[int, Passage]:
         return as_passages(self._store.ranked(question.text, vector, k, within), self._store)
@@ -299,7 +310,7 @@ def open_index(location: str | Path = "index", *, weights: str | Path | None = N
 
     Args:
         location: an index folder, or a Milvus store: `milvus-lite:PATH.db` or `milvus://HOST:PORT[/PREFIX]`.
-        weights: an answerer weights file to use instead of the shipped one (as `bench/fit_answerer.py`
+        weights: an answerer weights file to use instead of the shipped one (as `bench/fit/fit_answerer.py`
             writes them); for experiments.
 
     Raises:

@@ -134,7 +134,7 @@ class Catalog:
                     "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
                     (a.doc_id, item.content_hash, a.title, a.text, a.source, a.date, a.url, json.dumps(a.authors), a.path),
                 )
-                rows = []
+                rows: list[tuple[object, ...]] = []
                 for idx, (start, end) in enumerate(item.sentence_spans):
                     rows.append((next_sentence, a.doc_id, idx, start, end, a.text[start:end]))
                     sentence_ids.append(next_sentence)
@@ -179,7 +179,7 @@ class Catalog:
     @_guarded
     def counts(self) -> tuple[int, int, int]:
         """Number of articles, passages and sentences."""
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("articles", "passages", "sentences")
         )
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from qa.display import clip, highlighted, printable, question_words, shell_word, styled, word_spans
 
 if TYPE_CHECKING:
-    from qa import QA, Answer, Citation, SkippedFile
+    from qa import QA, Answer, Candidate, Citation, SkippedFile
 
 ANSWERED, NOT_ANSWERED, FAILED = 0, 1, 2
 
@@ -376,7 +376,7 @@ def _print_answer(bot: QA, answer: Answer, top: int) -> None:
         _print_accounts(answer)
     if top > 1:
         seen = {answer.citation.doc_id}
-        others = []
+        others: list[Candidate] = []
         for candidate in answer.candidates:
             if candidate.citation.doc_id not in seen and len(others) < top - 1:
                 seen.add(candidate.citation.doc_id)

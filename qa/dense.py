@@ -175,7 +175,7 @@ class DenseIndex:
             raise ValueError(f"k must be at least 1, got {k}")
         vectors = self._check_vectors(vectors)
         # One thread for a few queries: a 10k-vector search takes 0.55 ms, against 0.74 ms on two threads when
-        # idle and 7-20 ms when another process holds the second core (bench/encode_speed.py).
+        # idle and 7-20 ms when another process holds the second core (bench/experiments/encode_speed.py).
         faiss.omp_set_num_threads(1 if len(vectors) <= 8 else _faiss_threads())
         if allowed is None:
             scores, ids = self._index.search(vectors, k)

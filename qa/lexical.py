@@ -313,7 +313,7 @@ def _checked_params(params: dict[str, Any], path: Path) -> dict[str, Any]:
     out = {}
     for key in ("k1", "b", "delta"):
         value = params.get(key)
-        if type(value) not in (int, float) or not 0 <= value < 1e6:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e6:
             raise _corrupt(path, f"has a bad {key} ({str(value)[:40]!r})")
         out[key] = float(value)
     for key, allowed in (("method", _METHODS), ("idf_method", (*_METHODS, None)),

@@ -204,7 +204,12 @@ class SkippedFile(_Frozen):
     @property
     def location(self) -> str:
         """"path" or "path:line" for a JSONL record: where a person finds it."""
-        return f"{self.path}:{self.line}" if self.line else self.path
+        return location(self.path, self.line)
+
+
+def location(path: str, line: int | None) -> str:
+    """"path" or "path:line" for a JSONL record: where a person finds a file or a record."""
+    return f"{path}:{line}" if line else path
 
 
 class IndexReport(_Frozen):

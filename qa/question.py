@@ -36,7 +36,8 @@ def analyze(text: str) -> Question:
     )
 
 
-_ENTITY = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'’.-]*[\w]")
+CAPITALISED_WORD = r"[A-Z][\w'’.-]*[\w]"  # a name's word: "Zelensky", "O'Neill", "U.S", "Jean-Luc"
+_ENTITY = re.compile(rf"(?<!^)(?<![.?!] )\b{CAPITALISED_WORD}")
 _NOT_ENTITIES = frozenset({"I", "The", "A", "An"})
 
 _TYPE_RULES: list[tuple[re.Pattern[str], str]] = [

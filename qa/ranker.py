@@ -1,7 +1,7 @@
 """Rankers: score every candidate sentence of a question on its own, from the evidence in `qa.features`.
 
 A ranker is anything with `rank(question, candidates)` that sets each candidate's `rank_score` (log-odds
-that it holds the answer). qa ships one, a logistic model whose weights `bench/fit_answerer.py` fits on
+that it holds the answer). qa ships one, a logistic model whose weights `bench/fit/fit_answerer.py` fits on
 the development data and writes to `qa/weights/answerer.json`.
 """
 

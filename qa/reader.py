@@ -3,7 +3,7 @@
 The ranker (`qa.ranker`) scores every sentence of the best passages on its own; the reader then reads
 the question together with the title and a window of up to three consecutive sentences around each of
 the ranker's best few, in one pass of a small transformer (the packaged all-MiniLM-L6-v2 cut to its first
-layers and fine-tuned by `bench/train_reader.py`). For every sentence of a window it gives a logit, for
+layers and fine-tuned by `bench/fit/train_reader.py`). For every sentence of a window it gives a logit, for
 the window a "none of these" logit, and for every word piece a start and an end logit of the short
 answer. The weights ship inside qa (`qa/weights/reader/`, int8 ONNX with its model card) and run with
 ONNX Runtime only: no torch, no download.
@@ -106,6 +106,7 @@ def encode(tokenizer: Tokenizer, question: str, window: Window) -> Encoded:
     sentence never pushes its neighbours out of the window.
     """
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    assert cls is not None and sep is not None, "a BERT vocabulary has [CLS] and [SEP]"
     q, t, *ss = tokenizer.encode_batch([question, window.title, *window.sentences], add_special_tokens=False)
     ids = [cls, *q.ids[:MAX_QUESTION], sep]
     type_ids = [0] * len(ids)

@@ -7,7 +7,7 @@ rows carry no final period, so each line is split on its own.
 The boundaries come from sentencex (rule-based, compiled, about 100 M characters/s here) and are then
 corrected for habits of news text that it gets wrong: a paragraph of a multi-paragraph quote that opens
 with `"` at the end of the previous sentence, a `!` or `?` inside a title ("Wham! along with..."),
-punctuation-only fragments. bench/splitter.py compares it with pysbd, blingfire, syntok and a regex.
+punctuation-only fragments. bench/experiments/splitter.py compares it with pysbd, blingfire, syntok and a regex.
 """
 
 from __future__ import annotations

@@ -178,7 +178,7 @@ def create_app(
     started = time.monotonic()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI):
         app.state.limiter = anyio.CapacityLimiter(limits.workers)
         await anyio.to_thread.run_sync(archive.refresh)
         stop = threading.Event()

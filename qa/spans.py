@@ -1,7 +1,7 @@
 """Where the answer of the type a question asks for is inside a sentence.
 
 `qa.question.expected_type` reads the question's wh-phrase ("how many" wants a count, "who" a name);
-`find_spans` lists the spans of a sentence that have that type and are not words of the question itself;
+`_find_spans` lists the spans of a sentence that have that type and are not words of the question itself;
 `best_span` picks the one closest to the question's words, which becomes the short answer.
 """
 
@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from qa.question import COUNT, DATE, DURATION, NAME, OTHER, PLACE, QUOTE, expected_type
+from qa.question import CAPITALISED_WORD, COUNT, DATE, DURATION, NAME, OTHER, PLACE, QUOTE, expected_type
 
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -54,7 +54,7 @@ _SPEECH_RE = re.compile(
     r"termed \w+|stated|stating|claimed|claiming|warned|noted|argued|insisted)\b(?:\s+(?:that|as))?\s+"
     r"([^,;:.!?“”\"]{3,160})"
 )
-_NAME_WORD = r"(?:[A-Z][\w'’.-]*[\w]|[A-Z]\.?)"
+_NAME_WORD = rf"(?:{CAPITALISED_WORD}|[A-Z]\.?)"
 _NAME_RE = re.compile(rf"{_NAME_WORD}(?:\s+(?:(?:of|de|da|del|van|von|bin|al|the|and)\s+)?{_NAME_WORD})*")
 _NOT_NAMES = set(
     (
@@ -77,7 +77,7 @@ class Span:
     text: str
 
 
-def find_spans(sentence: str, kind: str, question: str) -> list[Span]:
+def _find_spans(sentence: str, kind: str, question: str) -> list[Span]:
     """Spans of the sentence of the given type whose words are not all words of the question."""
     q_words = _question_words(question)
     spans: list[Span] = []
@@ -110,25 +110,37 @@ def span_fit(sentence: str, question: str, kind: str | None = None) -> float:
     return 0.0 if found is None else 1.0 / (1.0 + math.exp(-found[1]))
 
 
+# How a typed span is scored among the others of its sentence: minus its distance in words to the nearest
+# question word over distance_per_point, plus a bonus for each sign of being the answer. Set by hand, not
+# fitted (tests/test_spans.py and tests/test_ask.py hold them in place): span_fit passes the score through a
+# sigmoid into the typed_fit feature, which the fitted ranker weighs against the others.
+SPAN_SCORE = {
+    "distance_per_point": 5.0,
+    "counted_noun": 2.0,  # a count followed by the noun it counts
+    "full_name": 1.0,  # a name of two words or more
+    "place_preposition": 2.0,  # a place after "in", "at", "near", ...
+}
+
+
 @lru_cache(maxsize=256)  # span_fit scores every candidate; best_span then asks again for the winner
 def _ranked_span(sentence: str, question: str, kind: str) -> tuple[Span, float] | None:
     if kind == OTHER:
         return None
-    spans = find_spans(sentence, kind, question)
+    spans = _find_spans(sentence, kind, question)
     if not spans:
         return None
     anchors = _question_word_positions(sentence, question)
 
     def score(span: Span) -> float:
         distance = min((_gap(sentence, span, a) for a in anchors), default=len(sentence))
-        value = -distance / 5.0
+        value = -distance / SPAN_SCORE["distance_per_point"]
         following = re.match(r"\s+([A-Za-z][\w-]*)", sentence[span.end:])
         if kind == COUNT and following and following.group(1).lower() not in _FUNCTION_WORDS:
-            value += 2.0  # "31 individuals", not "20 did so"
+            value += SPAN_SCORE["counted_noun"]  # "31 individuals", not "20 did so"
         if kind == NAME and " " in span.text:
-            value += 1.0
+            value += SPAN_SCORE["full_name"]
         if kind == PLACE and _preceding_word(sentence, span.start) in _PLACE_PREPOSITIONS:
-            value += 2.0
+            value += SPAN_SCORE["place_preposition"]
         return value
 
     best = max(spans, key=score)

@@ -8,7 +8,8 @@ articles and adds those of new ones, so only they are read again.
 A question word is left alone when the archive knows it (the word, or its stem, is in the vocabulary),
 when it is a common English word (a whole word of the embedding model's WordPiece vocabulary, 21,745 of
 them: "lose" stays "lose" in an archive that only says "lost"), a stop word or a question word, when it
-holds a digit, or when it is shorter than three letters. Any other word, capitalised names included, is replaced by the vocabulary word nearest to it in
+holds a digit, or when it is shorter than three letters. Any other word, capitalised names included, is
+replaced by the vocabulary word nearest to it in
 optimal string alignment distance (an edit is an insertion, a deletion, a substitution or a swap of two
 neighbouring letters): at most one edit for a word of up to four letters, two for a longer one; among
 words as near, the one the archive uses most. Common English words are candidates too, after the

@@ -37,6 +37,16 @@ def test_the_155_figure_is_corroborated_by_the_other_articles(bot: qa.QA):
         assert "155" in text[c.start:c.end]
 
 
+def test_candidates_are_the_sentences_ask_decides_between(bot: qa.QA):
+    question = "how many Chinese nationals did Zelensky claim?"
+    answer = bot.ask(question)
+
+    ranked = bot.candidates(question)
+    assert ranked[0].sentence.text == answer.sentence and ranked[0].sentence.doc_id == answer.citation.doc_id
+    assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
+    assert [c.sentence for c in answer.candidates] == [s.sentence.text for s in ranked[1:len(answer.candidates) + 1]]
+
+
 @pytest.mark.parametrize(
     ("question", "short", "doc"),
     [

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import pickle
+import sqlite3
+import os
 import shutil
+from contextlib import closing
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import qa
 from qa import store
+from qa.embedding import MODEL_CACHE_ENV
 
 
 def _search_docs(bot: qa.QA, question: str) -> set[str]:
@@ -30,6 +35,14 @@ def test_first_build_indexes_every_article(corpus_dir: Path, tmp_path: Path):
     assert not report.skipped
 
 
+def test_a_build_copies_the_model_export_kept_in_the_model_cache(corpus_dir: Path, tmp_path: Path):
+    qa.build_index(corpus_dir, tmp_path / "index")
+
+    model = store.model_dir(tmp_path / "index")
+    kept = Path(os.environ[MODEL_CACHE_ENV]) / model.name  # filled by the run's first build (tests/conftest.py)
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == {p.name: p.read_bytes() for p in kept.iterdir()}
+
+
 def test_rebuild_with_no_change_embeds_nothing(default_index: Path, corpus_dir: Path):
     report = qa.build_index(corpus_dir, default_index)
 
@@ -37,9 +50,8 @@ def test_rebuild_with_no_change_embeds_nothing(default_index: Path, corpus_dir: 
     assert report.embedded == 0
 
 
-def test_adding_an_article_embeds_only_it(small_corpus: Path, tmp_path: Path):
-    index = tmp_path / "index"
-    first = qa.build_index(small_corpus, index)
+def test_adding_an_article_embeds_only_it(small_corpus: Path, index_copy: Path):
+    index = index_copy
     (small_corpus / "new.txt").write_text(
         "Glaciers in the Alps shrink\n\nThe Rhone glacier lost 4 percent of its volume in 2022. "
         "Swiss scientists measured the loss with drones.\n",
@@ -48,15 +60,14 @@ def test_adding_an_article_embeds_only_it(small_corpus: Path, tmp_path: Path):
 
     report = qa.build_index(small_corpus, index)
 
-    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 0, 0, first.articles)
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 0, 0, 5)
     assert report.embedded == 2
     with qa.open_index(index) as bot:
         assert "new" in _search_docs(bot, "Rhone glacier volume")
 
 
-def test_changing_an_article_re_embeds_it(small_corpus: Path, tmp_path: Path):
-    index = tmp_path / "index"
-    qa.build_index(small_corpus, index)
+def test_changing_an_article_re_embeds_it(small_corpus: Path, index_copy: Path):
+    index = index_copy
     path = small_corpus / "004_fd5b037eee5d7828.txt"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("Kim Jog Un", "Kim Jong Un"), encoding="utf-8")
@@ -69,9 +80,9 @@ def test_changing_an_article_re_embeds_it(small_corpus: Path, tmp_path: Path):
         assert "Kim Jong Un" in bot.article("004_fd5b037eee5d7828").text
 
 
-def test_deleting_an_article_removes_it_from_both_indexes(small_corpus: Path, tmp_path: Path):
-    index = tmp_path / "index"
-    first = qa.build_index(small_corpus, index)
+def test_deleting_an_article_removes_it_from_both_indexes(small_corpus: Path, index_copy: Path):
+    index = index_copy
+    first = store.read_manifest(index)
     with qa.open_index(index) as bot:
         assert "000_404809e14ec4b5ef" in _search_docs(bot, "Rui Zhao Zaporizhia")
         gone = len(_sentences_of(bot, "000_404809e14ec4b5ef"))
@@ -101,10 +112,35 @@ def test_an_unreadable_article_does_not_make_every_build_rewrite_the_index(small
     assert store.read_manifest(index).generation == generation
 
 
-def test_index_files_are_not_pickles(default_index: Path):
-    for path in default_index.rglob("*"):
-        if path.is_file():
-            assert not path.read_bytes()[:2] in (b"\x80\x04", b"\x80\x05"), f"{path} looks like a pickle"
+def test_every_index_file_parses_as_its_declared_format_and_none_is_a_pickle(default_index: Path):
+    import faiss
+    import onnx
+
+    def sqlite(path: Path) -> None:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+    def text(path: Path) -> None:
+        path.read_text(encoding="utf-8")
+
+    parsers = {
+        ".json": lambda path: json.loads(path.read_text(encoding="utf-8")),
+        ".npy": lambda path: np.load(path, allow_pickle=False),  # refuses an object array, which is a pickle
+        ".faiss": lambda path: faiss.read_index(str(path)),
+        ".sqlite": sqlite,
+        ".onnx": lambda path: onnx.checker.check_model(onnx.load(str(path))),
+        ".txt": text,
+        ".lock": text,
+    }
+    files = [path for path in default_index.rglob("*") if path.is_file()]
+    assert {".json", ".npy", ".faiss", ".sqlite", ".onnx"} <= {path.suffix for path in files}
+    for path in files:
+        kind = path.suffix or path.name  # .lock has no suffix
+        assert kind in parsers, f"{path}: a file of a format this test does not know; add its parser"
+        parsers[kind](path)
+        # no pickle of any protocol: 2 and later start with PROTO, 0 and 1 are bare opcodes ending in STOP
+        with pytest.raises(Exception):  # noqa: B017 - whatever unpickling raises, it must not load
+            pickle.loads(path.read_bytes(), encoding="bytes")
 
 
 def test_killed_build_leaves_the_old_index_usable(tmp_path: Path, corpus_dir: Path):
@@ -113,7 +149,7 @@ def test_killed_build_leaves_the_old_index_usable(tmp_path: Path, corpus_dir: Pa
     index = tmp_path / "index"
     qa.build_index(corpus, index)
     before = store.read_manifest(index).generation
-    _write_many_articles(corpus / "more.jsonl", corpus_dir, n=150)
+    _write_many_articles(corpus / "more.jsonl", corpus_dir, n=12)
 
     _kill_while_embedding(f"from qa.cli import main; main(['index', {str(corpus)!r}, '--index', {str(index)!r}])")
 
@@ -123,22 +159,26 @@ def test_killed_build_leaves_the_old_index_usable(tmp_path: Path, corpus_dir: Pa
         answer = bot.ask("how many Chinese nationals did Zelensky claim?")
         assert answer.found and "155" in answer.sentence
     report = qa.build_index(corpus, index)
-    assert report.added == 150, report.summary()
+    assert report.added == 12, report.summary()
     assert not list(index.glob(".staging-*")), "the killed build's staging folder is cleaned up"
 
 
 def test_a_build_killed_while_a_new_model_re_embeds_leaves_the_old_index_usable(tmp_path: Path, corpus_dir: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    _write_many_articles(corpus / "many.jsonl", corpus_dir, n=150)
+    _write_many_articles(corpus / "many.jsonl", corpus_dir, n=12)
     index = tmp_path / "index"
     qa.build_index(corpus, index)
     before = store.read_manifest(index)
 
     # A new export recipe changes the model's fingerprint, as a new model package would: every article is
-    # embedded again, and the build is killed while it does so.
+    # embedded again, and the build is killed while it does so. The new recipe's graph is the old one, so the
+    # child takes it from the run's model cache under its new name instead of exporting it through torch.
     _kill_while_embedding(
-        "import qa.embedding; qa.embedding.EXPORT_VERSION = 'next'\n"
+        "import os, shutil, qa.embedding as e; e.EXPORT_VERSION = 'next'\n"
+        f"old, new = [os.path.join(os.environ[e.MODEL_CACHE_ENV], 'model-' + fp) for fp in ({before.model_fingerprint!r}, e.model_fingerprint())]\n"
+        "shutil.copytree(old, new, dirs_exist_ok=True)\n"
+        "open(os.path.join(new, e.FINGERPRINT_FILE), 'w').write(e.model_fingerprint())\n"
         f"from qa.cli import main; main(['index', {str(corpus)!r}, '--index', {str(index)!r}])"
     )
 
@@ -150,16 +190,17 @@ def test_a_build_killed_while_a_new_model_re_embeds_leaves_the_old_index_usable(
 
 
 def _kill_while_embedding(script: str) -> None:
-    """Run a build in another Python process and SIGKILL it once it has started embedding."""
-    build = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
-    seen = ""
-    deadline = time.monotonic() + 120
-    while "embedding" not in seen and time.monotonic() < deadline and build.poll() is None:
-        seen += build.stderr.read(1)
-    assert build.poll() is None, f"the build ended before it could be killed: {seen}"
-    time.sleep(0.5)
-    build.send_signal(signal.SIGKILL)
-    build.wait()
+    """Run a build in another Python process that dies with SIGKILL once it has embedded its first batch."""
+    die = (
+        "import os, signal, qa.embedding\n"
+        "encode = qa.embedding.Embedder.encode\n"
+        "def encode_then_die(self, texts, *args, **kwargs):\n"
+        "    encode(self, texts[:32], *args, **kwargs)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "qa.embedding.Embedder.encode = encode_then_die\n"
+    )
+    build = subprocess.run([sys.executable, "-c", die + script], capture_output=True, text=True, timeout=300)
+    assert build.returncode == -signal.SIGKILL, f"the build ended before it could be killed: {build.stderr[-2000:]}"
 
 
 def test_a_second_build_at_once_fails_clearly(default_index: Path, corpus_dir: Path):

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,15 +21,10 @@ import qa
 from qa import store
 from qa.cli import main
 
+if TYPE_CHECKING:
+    from tests.conftest import FirstBuild
+
 QUESTION = "how many Chinese nationals did Zelensky claim?"
-
-
-@pytest.fixture
-def index_copy(default_index: Path, tmp_path: Path) -> Path:
-    """A copy of the default index that a test may damage."""
-    target = tmp_path / "index"
-    shutil.copytree(default_index, target, symlinks=True)
-    return target
 
 
 def _answers(index: Path) -> bool:
@@ -71,9 +67,8 @@ def test_an_empty_index_path_means_the_current_folder_and_is_refused_there(
     assert os.listdir(tmp_path) == ["notes.txt"]
 
 
-def test_folders_qa_did_not_make_survive_every_build(small_corpus: Path, tmp_path: Path):
-    index = tmp_path / "index"
-    qa.build_index(small_corpus, index)
+def test_folders_qa_did_not_make_survive_every_build(small_corpus: Path, index_copy: Path, tmp_path: Path):
+    index = index_copy  # as a build of small_corpus left it
     theirs = {"model/weights.bin": b"w", "gen-000000/notes.txt": b"n", "model-00000000000000aa/x": b"x"}
     for name, data in theirs.items():
         (index / name).parent.mkdir()
@@ -110,10 +105,9 @@ def test_a_lock_file_that_points_elsewhere_is_refused_not_truncated(
 
 
 def test_a_link_at_the_manifests_temporary_name_is_replaced_not_written_through(
-    small_corpus: Path, tmp_path: Path
+    small_corpus: Path, index_copy: Path, tmp_path: Path
 ):
-    index = tmp_path / "index"
-    qa.build_index(small_corpus, index)
+    index = index_copy  # as a build of small_corpus left it
     victim = tmp_path / "x"
     victim.write_text("precious")
     (index / ".manifest.json.tmp").symlink_to(victim)
@@ -233,7 +227,7 @@ def _flip(path: Path, offset: int) -> None:
     path.write_bytes(bytes(data))
 
 
-# One damage per file here; bench/faults.py tries every file with every damage.
+# One damage per file here; bench/scale/faults.py tries every file with every damage.
 @pytest.mark.parametrize("name,damage", [
     ("sentences.faiss", "flip"), ("catalog.sqlite", "zero page"), ("bm25/ids.npy", "empty"),
     ("bm25/vocab.index.json", "flip"),
@@ -332,9 +326,8 @@ def test_a_damaged_catalog_page_is_a_corrupt_index_error_at_query_time(index_cop
 # --- 8. asks while a build publishes ------------------------------------------------------------------------
 
 
-def test_the_previous_generation_is_kept_for_readers_still_opening_it(small_corpus: Path, tmp_path: Path):
-    index = tmp_path / "index"
-    qa.build_index(small_corpus, index)
+def test_the_previous_generation_is_kept_for_readers_still_opening_it(small_corpus: Path, index_copy: Path, tmp_path: Path):
+    index = index_copy  # as a build of small_corpus left it
     generations = [store.read_manifest(index).generation]
     for n in range(2):
         (small_corpus / f"extra-{n}.txt").write_text(f"Extra story {n}\n\nThe ferry left at {n} o'clock.\n")
@@ -377,21 +370,10 @@ def test_a_build_killed_between_the_model_renames_leaves_no_leftovers_after_the_
 # --- 11. nothing is written outside the index folder --------------------------------------------------------
 
 
-def test_a_build_and_an_ask_write_nothing_outside_the_index(corpus_dir: Path, tmp_path: Path):
-    home, tmp = tmp_path / "home", tmp_path / "tmp"
-    home.mkdir()
-    tmp.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "ORT_", "TORCH", "HF_"))}
-    env.update(HOME=str(home), TMPDIR=str(tmp))
-    script = (
-        "import qa\n"
-        f"qa.build_index({str(corpus_dir)!r}, {str(tmp_path / 'index')!r})\n"
-        f"print(qa.open_index({str(tmp_path / 'index')!r}).ask({QUESTION!r}).found)\n"
-    )
-    child = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=900)
-
-    assert child.stdout.strip() == "True", child.stderr[-2000:]
-    assert [p for p in home.rglob("*")] == [] and [p for p in tmp.rglob("*")] == []
+def test_a_build_and_an_ask_write_nothing_outside_the_index(first_build: FirstBuild):
+    # The run's first build (tests/conftest.py) exported the model and asked, with an empty HOME and TMPDIR.
+    assert first_build.answered
+    assert first_build.written_outside == []
 
 
 # --- 12. smaller ---------------------------------------------------------------------------------------------

@@ -201,7 +201,7 @@ def _read_response(sock: socket.socket) -> str:
     return (head + b"\r\n\r\n" + body).decode()
 
 
-def _wait_until(condition, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(condition, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the server did not get there in time"

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
-from textual.widgets._toast import Toast
 
 import qa
 from qa.cli import main
@@ -127,7 +126,7 @@ async def test_a_question_without_words_is_refused_with_a_message(corpus_dir: Pa
         await pilot.pause()
 
         assert not pilot.app.query(Exchange)
-        assert [str(toast.render()) for toast in pilot.app.screen.query(Toast)] == [
+        assert [str(toast.render()) for toast in pilot.app.screen.query("Toast")] == [
             "Type a question first (f1 lists the keys)."]
 
 
@@ -349,7 +348,7 @@ async def test_the_help_fits_a_small_terminal(corpus_dir: Path, default_index: P
 
         # the words the help shows, wrapped lines joined: the box's borders are not words
         shown_words = [w for w in " ".join(screen_lines(pilot)).split() if w.strip("│▎▊▏╭╮╰╯─")]
-        for key, what in KEYS:
+        for _key, what in KEYS:
             assert " ".join(what.split()) in " ".join(shown_words), what
         help_box = pilot.app.screen.query_one("#help")
         assert help_box.region.right <= 80 and help_box.region.bottom <= 24

@@ -47,7 +47,7 @@ class FormatReader(Protocol):
 def reader_for(suffix: str) -> FormatReader:
     """The reader of a suffix in FORMAT_SUFFIXES ("pdf" -> qa.formats.pdf.READER)."""
     module = importlib.import_module(f"qa.formats.{_MODULES[suffix]}")
-    return module.READER  # type: ignore[no-any-return]
+    return module.READER
 
 
 def missing_library(exc: ImportError, package: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any, BinaryIO
 
 from qa.documents import RawArticle, _lines, _parse_html, _too_large, _unwrap, parse_article
-from qa.errors import DocumentError, EmptyDocumentError
+from qa.errors import EmptyDocumentError
 from qa.formats._text import article_fields, join_lines
 from qa.formats.pdf import whole_file
 from qa.models import SkippedFile
@@ -69,7 +69,7 @@ class MailReader:
             return _message_fields(raw, message, sender, date)
         attachment = list(message.walk())[int(part.group(1))]
         name = _filename(attachment) or f"attachment{raw.kind}"
-        inner = RawArticle(raw.doc_id, f"{raw.location}/{name}", None, "", attachment.get_payload(decode=True) or b"")
+        inner = RawArticle(raw.doc_id, f"{raw.location}/{name}", None, "", _payload(attachment))
         notes: list[str] = []
         article = parse_article(inner, notes)
         fields = article.model_dump(exclude={"doc_id", "path"})
@@ -80,7 +80,7 @@ class MailReader:
 
 
 def _message(data: bytes) -> Message:
-    # compat32, not policy.default: its header objects made an mbox read 7x slower (bench/read_speed.py)
+    # compat32, not policy.default: its header objects made an mbox read 7x slower (bench/scale/read_speed.py)
     return email.message_from_bytes(data)
 
 
@@ -166,7 +166,7 @@ def _message_fields(raw: RawArticle, message: Message, sender: str | None, date:
     body = _body(message, "plain") or _body(message, "html")
     if body is None:
         raise EmptyDocumentError(f"{raw.location}: the message has no text part")
-    payload = body.get_payload(decode=True) or b""
+    payload = _payload(body)
     charset = body.get_content_charset() or "utf-8"
     try:
         content = payload.decode(charset, errors="replace")
@@ -208,3 +208,9 @@ def _paragraphs(text: str) -> list[str]:
 
 
 READER = MailReader()
+
+
+def _payload(part: Message) -> bytes:
+    """A part's content, transfer-decoded; empty for a multipart container or no content."""
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""

@@ -1,7 +1,7 @@
 """PDF: the text layer through pdfminer.six's layout analysis, without the running headers and page numbers.
 
 pdfminer.six (MIT) groups characters into text boxes and orders them by position, so a two-column page
-reads column by column; pypdf (BSD) is 9x faster but follows the order text was drawn in (bench/read_speed.py).
+reads column by column; pypdf (BSD) is 9x faster but follows the order text was drawn in (bench/scale/read_speed.py).
 A page without a text layer (a scan) is left out with a note; a PDF that is all scans, or that needs a
 password, is skipped with the reason. No OCR.
 """

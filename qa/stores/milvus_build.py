@@ -88,6 +88,7 @@ def _build(client: MilvusClient, location: Location, scan: CorpusScan, embedder:
             _create(client, location.collections(target), fingerprint)
             old_hashes: dict[str, str] = {}
         else:
+            assert generation is not None  # not fresh: there is a current generation
             target = generation
             for name in location.collections(target).values():
                 client.load_collection(name)  # a reopened Milvus Lite file starts with its collections released

@@ -482,7 +482,7 @@ class QAApp(App[int]):
             old.close()
 
     def _progress(self) -> Callable[[str, int, int], None]:
-        last = {"stage": "", "time": 0.0}
+        last: dict[str, str | float] = {"stage": "", "time": 0.0}
 
         def report(stage: str, done: int, total: int) -> None:
             now = time.monotonic()

@@ -57,7 +57,7 @@ class ChatFilters:
             if name in ("since", "until"):
                 if not _DATE.match(value):
                     raise ValueError(f"{name}:{value} is not a date: write {name}:2025, {name}:2025-04 or {name}:2025-04-12")
-                filters = replace(filters, **{name: value})
+                filters = replace(filters, since=value) if name == "since" else replace(filters, until=value)
             elif name == "source":
                 sources = [*(sources or []), value]
             elif name == "undated":

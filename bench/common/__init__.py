@@ -1,0 +1,1 @@
+"""Data sets, corpora and metrics shared by every bench script."""

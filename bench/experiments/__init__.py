@@ -1,0 +1,1 @@
+"""One-off comparisons behind a choice made in qa."""

@@ -1,0 +1,1 @@
+"""Fitting what qa ships: the answerer weights and the reader."""

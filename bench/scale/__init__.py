@@ -1,0 +1,1 @@
+"""Speed, size, serving and faults at corpus scale."""
