@@ -29,7 +29,7 @@ from pathlib import Path
 
 import qa
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path("/work/shared/evaldev")
 LABELS = REPO / "bench" / "data" / "accounts.jsonl"
 FOLLOWUPS = REPO / "bench" / "data" / "followups.jsonl"

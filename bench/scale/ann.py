@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "bench" / "out" / "ann"
 SCALE = REPO / "bench" / "out" / "scale"
 

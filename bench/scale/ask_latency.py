@@ -24,7 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import qa
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PLAIN = [
     "how many Chinese nationals did Zelensky claim?",
     "who is the spokesperson of China's foreign ministry",
