@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, BinaryIO
 
 from qa.boilerplate import clean_body, strip_boilerplate
+from qa.documents import RawArticle
 from qa.metadata import clean_title, metadata_lines, same_title, title_line
+from qa.models import SkippedFile
 
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])-$")
 _TERMINAL = re.compile(r"[.!?:;\"'”’)]$")
@@ -55,3 +59,21 @@ def join_lines(lines: list[str]) -> str:
 def runs_on(paragraph: str, following: str) -> bool:
     """Whether a paragraph cut by a page or column break carries on in the next one (no final stop, lowercase next)."""
     return bool(paragraph) and not _TERMINAL.search(paragraph) and following[:1].islower()
+
+
+def whole_file(rel: str, file: str, f: BinaryIO) -> RawArticle:
+    """A one-article file hashed in chunks and read again at parse time, so a scan keeps no large file."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    return RawArticle(RawArticle.of_file(rel, b"").doc_id, rel, None, digest.hexdigest(), b"", (file, 0, size))
+
+
+class WholeFileReader:
+    """The scan of a format whose file is one article (PDF, DOCX): hashed, read again when parsed."""
+
+    def scan(self, rel: str, file: str, f: BinaryIO, max_article_bytes: int, skipped: list[SkippedFile],
+             options: Mapping[str, Any]) -> list[RawArticle]:
+        return [whole_file(rel, file, f)]

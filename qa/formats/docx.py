@@ -8,28 +8,22 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import Any
 
 from qa.documents import RawArticle
 from qa.errors import DocumentError, EmptyDocumentError
 from qa.formats import missing_library
-from qa.formats.pdf import whole_file
+from qa.formats._text import WholeFileReader
 from qa.metadata import split_authors
-from qa.models import SkippedFile
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # an encrypted .docx, or an old binary .doc renamed
 
 
-class DocxReader:
+class DocxReader(WholeFileReader):
     """Reads .docx files; see the module docstring."""
 
     def file_limit(self, max_article_bytes: int) -> int | None:
         return 20 * max_article_bytes  # zipped XML, and the images beside the text
-
-    def scan(self, rel: str, file: str, f: BinaryIO, max_article_bytes: int, skipped: list[SkippedFile],
-             options: Mapping[str, Any]) -> list[RawArticle]:
-        return [whole_file(rel, file, f)]
 
     def parse(self, raw: RawArticle, data: bytes) -> dict[str, Any]:
         try:

@@ -21,8 +21,7 @@ from typing import Any, BinaryIO
 
 from qa.documents import RawArticle, _lines, _parse_html, _too_large, _unwrap, parse_article
 from qa.errors import EmptyDocumentError
-from qa.formats._text import article_fields, join_lines
-from qa.formats.pdf import whole_file
+from qa.formats._text import article_fields, join_lines, whole_file
 from qa.models import SkippedFile
 
 ATTACHMENT_SUFFIXES = (".pdf", ".docx", ".txt", ".md", ".html", ".htm")

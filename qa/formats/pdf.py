@@ -8,33 +8,26 @@ password, is skipped with the reason. No OCR.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import Any
 
 from qa.documents import RawArticle
 from qa.errors import DocumentError, EmptyDocumentError
 from qa.formats import missing_library
-from qa.formats._text import article_fields, join_lines, runs_on
-from qa.models import SkippedFile
+from qa.formats._text import WholeFileReader, article_fields, join_lines, runs_on
 
 _MARGIN = 0.1  # the top and bottom tenth of a page, where running headers and footers sit
 _PAGE_NUMBER = re.compile(r"(?:page\s*)?[-–]?\s*\d{1,4}\s*[-–]?(?:\s*(?:of|/)\s*\d{1,4})?", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
 
 
-class PdfReader:
+class PdfReader(WholeFileReader):
     """Reads .pdf files; see the module docstring."""
 
     def file_limit(self, max_article_bytes: int) -> int | None:
         return 20 * max_article_bytes  # a PDF holds fonts and images beside its text
-
-    def scan(self, rel: str, file: str, f: BinaryIO, max_article_bytes: int, skipped: list[SkippedFile],
-             options: Mapping[str, Any]) -> list[RawArticle]:
-        return [whole_file(rel, file, f)]
 
     def parse(self, raw: RawArticle, data: bytes) -> dict[str, Any]:
         try:
@@ -79,16 +72,6 @@ class PdfReader:
                                "ha{} no text layer (scanned?) and {} left out; qa does no OCR".format(
                                    "ve" if len(scanned) > 1 else "s", "are" if len(scanned) > 1 else "is")]
         return fields
-
-
-def whole_file(rel: str, file: str, f: BinaryIO) -> RawArticle:
-    """A one-article file hashed in chunks and read again at parse time, so a scan keeps no large file."""
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := f.read(1 << 20):
-        digest.update(chunk)
-        size += len(chunk)
-    return RawArticle(RawArticle.of_file(rel, b"").doc_id, rel, None, digest.hexdigest(), b"", (file, 0, size))
 
 
 def _without_furniture(pages: list[list[tuple[str, bool]]]) -> list[str]:
