@@ -53,16 +53,6 @@ def with_undated(tmp_path_factory: pytest.TempPathFactory, dated_corpus: Path) -
     return folder
 
 
-@pytest.fixture(scope="module", autouse=True)
-def model_cache(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[Path]:
-    """Where Milvus stores keep the exported model: the default index's export, not the user's cache."""
-    cache = tmp_path_factory.mktemp("models")
-    shutil.copytree(model_dir, cache / model_dir.name)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("QA_MODEL_CACHE", str(cache))
-        yield cache
-
-
 @pytest.fixture(scope="module", params=["embedded", "milvus-lite"])
 def bot(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, with_undated: Path) -> Iterator[qa.QA]:
     """The corpus with the undated article, indexed in a folder and in Milvus Lite."""

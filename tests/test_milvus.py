@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,16 +19,6 @@ from qa.serve import running
 ZELENSKY = "how many Chinese nationals did Zelensky claim?"
 GLACIER = ("Glaciers in the Alps shrink\n\nThe Rhone glacier lost 4 percent of its volume in 2022. "
            "Swiss scientists measured the loss with drones.\n")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def model_cache(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Iterator[Path]:
-    """Where Milvus stores keep the exported model: the default index's export, not the user's cache."""
-    cache = tmp_path_factory.mktemp("models")
-    shutil.copytree(model_dir, cache / model_dir.name)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("QA_MODEL_CACHE", str(cache))
-        yield cache
 
 
 @pytest.fixture(scope="module")
