@@ -370,31 +370,37 @@ def _newest_first(ranked: list[Scored], store: Store) -> list[Scored]:
     """For "the latest": among the sentences scored within LATEST_MARGIN of the best, the newest dated
     article's best first, then the sentences that were not that close, then the older close ones: these
     answer about an earlier state, so they are no rivals for the confidence's lead."""
-    close = [c for c in ranked if ranked and c.score >= ranked[0].score - LATEST_MARGIN]
+    close = _close(ranked)
     days = {d: article_date(m["date"]) for d, m in store.article_meta({c.sentence.doc_id for c in close}).items()}
     dated = [c for c in close if days.get(c.sentence.doc_id)]
     if not dated:
         return ranked
-    newest = max(dated, key=lambda c: (days[c.sentence.doc_id], c.score))
-    older = [c for c in close if c is not newest]
-    held = {id(c) for c in [newest, *older]}
-    return [newest, *(c for c in ranked if id(c) not in held), *older]
+    return _lifted(ranked, close, max(dated, key=lambda c: (days[c.sentence.doc_id], c.score)))
 
 
 def _in_range_first(ranked: list[Scored], store: Store, span: Filter) -> list[Scored]:
     """For a question with a date phrase ("this week"): among the sentences scored within LATEST_MARGIN
     of the best, the best one of an article dated in the phrase's range first, the other close ones last,
     as `_newest_first` does; unchanged when no close sentence is in range."""
-    close = [c for c in ranked if ranked and c.score >= ranked[0].score - LATEST_MARGIN]
+    close = _close(ranked)
     meta = store.article_meta({c.sentence.doc_id for c in close})
     inside = [c for c in close if span.admits(meta[c.sentence.doc_id]["source"], meta[c.sentence.doc_id]["date"],
                                                meta[c.sentence.doc_id]["path"])]
     if not inside or inside[0] is ranked[0]:
         return ranked
-    first = inside[0]
-    others = [c for c in close if c is not first]
-    held = {id(c) for c in close}
-    return [first, *(c for c in ranked if id(c) not in held), *others]
+    return _lifted(ranked, close, inside[0])
+
+
+def _close(ranked: list[Scored]) -> list[Scored]:
+    """The sentences scored within LATEST_MARGIN of the best: rivals a time preference may choose among."""
+    return [c for c in ranked if c.score >= ranked[0].score - LATEST_MARGIN] if ranked else []
+
+
+def _lifted(ranked: list[Scored], close: list[Scored], first: Scored) -> list[Scored]:
+    """`first` first, then the sentences that were not close, then the other close ones: they answer about
+    another time, so they are no rivals for the confidence's lead."""
+    held = {id(c) for c in close} | {id(first)}
+    return [first, *(c for c in ranked if id(c) not in held), *(c for c in close if c is not first)]
 
 
 def _checked(question: str) -> str:
