@@ -10,7 +10,7 @@ from textual.widgets import Label, Static
 from qa.tui import QAApp
 from qa.tui.widgets import HelpScreen
 
-from tests.test_tui import SIZE, ask, settle, shown
+from tests.test_tui import SIZE, ask, paste, settle, shown
 
 pytestmark = pytest.mark.anyio
 
@@ -28,7 +28,8 @@ async def test_inline_filters_apply_to_the_question_and_stay_shown_until_cleared
         exchange = await ask(pilot, "where were the soldiers captured?")  # still filtered
         assert "left nothing" in shown(exchange.query_one(".no-answer"))
 
-        await pilot.press(*"filters:off", "enter")
+        await paste(pilot, "filters:off")
+        await pilot.press("enter")
         await settle(pilot)
         assert not label.display
         exchange = await ask(pilot, "how many Chinese nationals did Zelensky claim?")
@@ -38,7 +39,8 @@ async def test_inline_filters_apply_to_the_question_and_stay_shown_until_cleared
 async def test_a_filter_token_qa_cannot_read_is_refused_with_a_message(corpus_dir: Path, default_index: Path) -> None:
     async with QAApp(corpus_dir, default_index).run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press(*"since:April who is Lin Jian?", "enter")
+        await paste(pilot, "since:April who is Lin Jian?")
+        await pilot.press("enter")
         await settle(pilot)
 
         assert not pilot.app.query(".exchange")
