@@ -79,13 +79,13 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     Returns:
         One list of terms per text, in text order.
     """
-    stopwords, stemmer = _stopwords(), _stemmer()
+    stops, stem = stop_words(), stemmer()
     out: list[list[str]] = []
     for text in texts:
-        folded = _ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group(0)], _THOUSANDS.sub("", _fold(text)))
+        folded = _ABBREVIATION.sub(lambda m: _ABBREVIATIONS[m.group(0)], _THOUSANDS.sub("", fold(text)))
         words = [_country(w) for w in _TOKEN.findall(folded)]
-        kept = [w for w in words if w not in stopwords and (len(w) > 1 or w.isdigit())]
-        out.append(stemmer.stemWords(kept))
+        kept = [w for w in words if w not in stops and (len(w) > 1 or w.isdigit())]
+        out.append(stem.stemWords(kept))
     return out
 
 
@@ -98,7 +98,8 @@ def _country(word: str) -> str:
     return word
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """Lowercased, accents removed ("Pérez" -> "perez"): how every term is compared."""
     text = text.lower()
     if text.isascii():
         return text
@@ -106,7 +107,8 @@ def _fold(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def stop_words() -> frozenset[str]:
+    """The words BM25 leaves out of every text and question."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
     # Contractions never survive our split on apostrophes; "won" (of "won't") and "don" are news words.
@@ -114,7 +116,8 @@ def _stopwords() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _stemmer() -> Any:
+def stemmer() -> Any:
+    """The Snowball English stemmer that reduces every term."""
     import Stemmer
 
     return Stemmer.Stemmer("english")

@@ -27,7 +27,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from qa.errors import CorruptIndexError
-from qa.lexical import _fold, _stemmer, _stopwords, tokenize
+from qa.lexical import fold, stemmer, stop_words, tokenize
 from qa.models import Correction
 
 VOCABULARY_FORMAT = 1
@@ -46,7 +46,7 @@ def word_counts(texts: Iterable[str]) -> Counter[str]:
     """How often each word occurs in the texts, lower case and accents folded."""
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(w for w in _WORD.findall(_fold(text)) if len(w) > 1)
+        counts.update(w for w in _WORD.findall(fold(text)) if len(w) > 1)
     return counts
 
 
@@ -133,7 +133,7 @@ class Vocabulary:
 
     def _nearest(self, word: str, common: Mapping[str, int]) -> list[tuple]:
         """The candidates at the smallest distance, each as a sort key (tier, weight, word)."""
-        folded = _fold(word)
+        folded = fold(word)
         if len(folded) < 3 or not folded.isalpha() or folded in common or self._known(folded):
             return []
         from rapidfuzz import process
@@ -167,15 +167,15 @@ class Vocabulary:
         return cached[1]
 
     def _known(self, word: str) -> bool:
-        return (word in self.counts or word in QUESTION_WORDS or word in _stopwords()
-                or _stemmer().stemWord(word) in self._stems)
+        return (word in self.counts or word in QUESTION_WORDS or word in stop_words()
+                or stemmer().stemWord(word) in self._stems)
 
     def _weight(self, word: str) -> int:
         return self.counts.get(word, 0) + (10**9 if word in QUESTION_WORDS else 0)
 
     @cached_property
     def _stems(self) -> frozenset[str]:
-        return frozenset(_stemmer().stemWords(list(self.counts)))
+        return frozenset(stemmer().stemWords(list(self.counts)))
 
     @cached_property
     def _by_length(self) -> dict[int, list[str]]:

@@ -61,7 +61,7 @@ def prepare_corpus(evalset: EvalSet, out_dir: Path) -> Path:
 def _held_out(evalset: EvalSet, q: Question, data: Path) -> bool:
     """Was this question's article (SQuAD title, QuAIL article) or week (RealTimeQA) kept out of the
     reader's training? The seed and TrecQA DEV never were in it."""
-    from reader_data import held_out
+    from bench.fit.reader_data import held_out
 
     if evalset.name in ("seed", "trecqa"):
         return True
@@ -74,10 +74,10 @@ def _held_out(evalset: EvalSet, q: Question, data: Path) -> bool:
 
 
 def _scored_sentences(bot: qa.QA, question: str, n: int = MRR_DEPTH) -> list:
-    """qa's scored candidate sentences, replayed through the same private path `ask` takes, for the
-    feature dump: an Answer that declines carries neither its best sentence nor any features, and the
-    threshold cannot be tuned without them. Not timed."""
-    return bot._candidates(question)[1][:n]
+    """qa's scored candidate sentences, the ones `ask` decides between (`QA.candidates`), for the feature
+    dump: an Answer that declines carries neither its best sentence nor any features, and the threshold
+    cannot be tuned without them. Not timed."""
+    return bot.candidates(question)[:n]
 
 
 def _reciprocal_rank(evalset: EvalSet, q: Question, ranked: list[tuple[str, str | None]]) -> float:

@@ -30,6 +30,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import qa
@@ -37,6 +38,8 @@ from bench import OUT, REPO
 from bench.common.corpora import bbc_records, write_jsonl
 from bench.common.evalsets import DEFAULT_DATA, Question, load_set
 from qa import fusion
+from qa.embedding import Embedder
+from qa.stores.embedded import EmbeddedStore
 
 KS = (1, 3, 8)
 TITLE_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
@@ -58,10 +61,23 @@ def convex_fusion(lexical: dict[int, float], dense: dict[int, float], alpha: flo
     return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def rankings(question: str, bot: qa.QA) -> dict[str, list[int]]:
+@dataclass(frozen=True)
+class Parts:
+    """An index's BM25, dense and title indexes and its model, opened apart so each fusion can be tried."""
+
+    store: EmbeddedStore
+    embedder: Embedder
+
+    @classmethod
+    def open(cls, index: Path) -> Parts:
+        opened = EmbeddedStore(index)
+        return cls(opened, Embedder(opened.model_dir))
+
+
+def rankings(question: str, parts: Parts) -> dict[str, list[int]]:
     """Passage ids, best first, by every method."""
-    store = bot._store
-    vector = bot._embedder.encode([question])[0]
+    store = parts.store
+    vector = parts.embedder.encode([question])[0]
     plain = fusion.retrieve(question, vector, store.lexical, store.dense, store, k=200)
     lexical = {r.passage_id: r.lexical_score for r in plain if r.lexical_rank}
     dense = {r.passage_id: r.dense_score for r in plain if r.dense_rank}
@@ -90,7 +106,7 @@ def headlines_index() -> Path:
     return index
 
 
-def headline_hits(bot: qa.QA) -> tuple[dict[str, dict[int, int]], dict[str, int], int]:
+def headline_hits(bot: qa.QA, parts: Parts) -> tuple[dict[str, dict[int, int]], dict[str, int], int]:
     """hit@k of each headline's own article, and hit@1 counting an identical copy, per method."""
     articles = bot.articles()
     by_text: dict[str, set[str]] = {}
@@ -100,8 +116,8 @@ def headline_hits(bot: qa.QA) -> tuple[dict[str, dict[int, int]], dict[str, int]
     hits = {method: {k: 0 for k in KS} for method in METHODS}
     copy_hits = {method: 0 for method in METHODS}
     for info in articles:
-        for method, ids in rankings(info.title, bot).items():
-            passages = bot._store.passages(ids[: max(KS)])
+        for method, ids in rankings(info.title, parts).items():
+            passages = parts.store.passages(ids[: max(KS)])
             docs = [passages[i].doc_id for i in ids[: max(KS)] if i in passages]
             for k in KS:
                 hits[method][k] += info.doc_id in docs[:k]
@@ -114,14 +130,14 @@ def question_hits(name: str, data: Path) -> tuple[dict[str, dict[int, int]], int
     evalset = load_set(name, data)
     questions: list[Question] = [q for q in evalset.questions if q.answerable and q.answers]
     hits = {method: {k: 0 for k in KS} for method in METHODS}
-    with qa.open_index(OUT / name / "index") as bot:
-        for q in questions:
-            for method, ids in rankings(q.question, bot).items():
-                ids = ids[: max(KS)]
-                passages = bot._store.passages(ids)
-                good = [evalset.is_right(q, passages[i].text, passages[i].doc_id) for i in ids]
-                for k in KS:
-                    hits[method][k] += any(good[:k])
+    parts = Parts.open(OUT / name / "index")
+    for q in questions:
+        for method, ids in rankings(q.question, parts).items():
+            ids = ids[: max(KS)]
+            passages = parts.store.passages(ids)
+            good = [evalset.is_right(q, passages[i].text, passages[i].doc_id) for i in ids]
+            for k in KS:
+                hits[method][k] += any(good[:k])
     return hits, len(questions)
 
 
@@ -160,8 +176,9 @@ def main() -> None:
     for name in args.sets.split(","):
         copy_hits: dict[str, int] = {}
         if name == "headlines":
-            with qa.open_index(headlines_index()) as bot:
-                hits, copy_hits, n = headline_hits(bot)
+            index = headlines_index()
+            with qa.open_index(index) as bot:
+                hits, copy_hits, n = headline_hits(bot, Parts.open(index))
         else:
             hits, n = question_hits(name, args.data)
         for method in METHODS:

@@ -33,14 +33,14 @@ import qa
 from bench.common.evalsets import DEFAULT_DATA, load_set
 from bench.answers.evaluate import OUT, prepare_corpus
 from bench.common.metrics import contains_answer, percentile
-from qa.lexical import _stopwords
+from qa.lexical import stop_words
 
 _WORD = re.compile(r"[A-Za-z]{4,}")
 
 
 def with_typos(question: str, rng: random.Random) -> str:
     """The question with 1 or 2 random character edits, each in a different content word."""
-    words = [m for m in _WORD.finditer(question) if m.group(0).lower() not in _stopwords()]
+    words = [m for m in _WORD.finditer(question) if m.group(0).lower() not in stop_words()]
     if not words:
         return question
     chosen = sorted(rng.sample(words, min(len(words), rng.choice((1, 2)))), key=lambda m: m.start())

@@ -505,7 +505,7 @@ def ranked(data: Path, rng: random.Random, held: bool = False, k: int = 4) -> It
             for q in evalset.questions:
                 if not q.answers or q.qid in evaluated or held_out(name, keys[name](q), data) != held:
                     continue
-                _, scored = bot._candidates(q.question)
+                scored = bot.candidates(q.question)
                 if not scored:
                     continue
                 windows = focus_windows([(s.sentence.doc_id, s.sentence.index) for s in scored], k)
