@@ -185,8 +185,9 @@ def write_corpus(source: Path, target: Path, copies: int) -> Path:
 
 
 def case(store_kind: str, corpus: Path, vectors_from: Path, questions: list[str], ask_seconds: float,
-         progress_file: Path) -> dict:
-    """One build and its questions, in this (fresh) process."""
+         progress_file: Path, reuse: bool = False) -> dict:
+    """One build and its questions, in this (fresh) process; with `reuse`, an embedded index an earlier run
+    built of the same corpus is asked again without building it."""
     import qa
     from qa import embedding
 
@@ -207,6 +208,8 @@ def case(store_kind: str, corpus: Path, vectors_from: Path, questions: list[str]
 
     name = corpus.name
     location: str | Path = OUT / f"index-{name}" if store_kind == "embedded" else f"milvus-lite:{OUT / f'{name}.db'}"
+    if reuse and store_kind == "embedded" and (OUT / f"index-{name}" / "manifest.json").exists():
+        return {"store": store_kind, "corpus": name, "reused": True, **asked(location, questions, ask_seconds)}
     for stale in [OUT / f"index-{name}"] if store_kind == "embedded" else OUT.glob(f"*{name}.db*"):
         shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
 
@@ -237,6 +240,15 @@ def case(store_kind: str, corpus: Path, vectors_from: Path, questions: list[str]
         result["disk_mb"] = sum(p.stat().st_size for p in (OUT / f"{name}.db").rglob("*") if p.is_file()) / 2**20 \
             if (OUT / f"{name}.db").is_dir() else (OUT / f"{name}.db").stat().st_size / 2**20
     say(f"{store_kind} {name}: built in {build_s:.0f} s")
+    return result | asked(location, questions, ask_seconds)
+
+
+def asked(location: str | Path, questions: list[str], ask_seconds: float) -> dict:
+    """Open the index and ask the questions one after another (the first ask apart: it warms the caches)."""
+    import qa
+    from qa import store
+
+    result: dict = {}
     tick = time.perf_counter()
     latencies, found = [], 0
     with qa.open_index(location) as bot:
@@ -251,8 +263,11 @@ def case(store_kind: str, corpus: Path, vectors_from: Path, questions: list[str]
     result.update({"asked": len(latencies), "found": found, "first_ask_ms": latencies[0],
                    "ask_p50_ms": percentile(latencies[1:], 50), "ask_p95_ms": percentile(latencies[1:], 95),
                    "load_after_ask": os.getloadavg()[0]})
-    if store_kind == "embedded" and result["dense"]["kind"] == "ivf":
-        result["dense_search"] = dense_alone(Path(location), questions)
+    if not str(location).startswith("milvus"):
+        manifest = store.read_manifest(Path(location))
+        result["dense"] = manifest.dense.model_dump()
+        if manifest.dense.kind == "ivf":
+            result["dense_search"] = dense_alone(Path(location), questions)
     result["peak_rss_mb"] = peak_rss_mb()
     return result
 
@@ -291,8 +306,8 @@ def run_case(args: argparse.Namespace, store_kind: str, corpus: Path, questions:
     result_file.unlink(missing_ok=True)
     command = [sys.executable, "-m", "bench.scale.ann", "--case", store_kind, "--case-corpus", str(corpus),
                "--vectors-from", str(args.vectors_from), "--questions", str(questions),
-               "--ask-seconds", str(args.ask_seconds), "--case-out", str(result_file)]
-    say(f"{store_kind} on {corpus.name}: building")
+               "--ask-seconds", str(args.ask_seconds), "--case-out", str(result_file)] + (["--reuse"] if args.reuse else [])
+    say(f"{store_kind} on {corpus.name}: {'asking' if args.reuse else 'building'}")
     started = time.perf_counter()
     try:
         subprocess.run(command, cwd=REPO, timeout=args.timeout, check=True)
@@ -327,9 +342,13 @@ def render(figures: dict) -> str:
                 continue
             d = r.get("dense")
             dense = "-" if d is None else ("exact" if d["kind"] == "flat" else f"IVF {d['nlist']}/{d['nprobe']}")
-            lines.append(f"{r['store']:<12}{r['corpus']:<12}{r['articles']:>9,}{r['sentences']:>11,}{dense:>18}"
-                         f"{r['build_s']:>9.0f}{r['write_s']:>9.1f}{r['rows_per_s']:>9,.0f}{r['ask_p50_ms']:>9.1f}"
-                         f"{r['ask_p95_ms']:>9.1f}{r['asked']:>7}{r['build_peak_rss_mb']:>10,.0f}{r['load_after_ask']:>6.2f}")
+            if r.get("reused"):
+                built = f"{'(built by an earlier run: asked only)':>65}"
+            else:
+                built = (f"{r['articles']:>9,}{r['sentences']:>11,}{dense:>18}{r['build_s']:>9.0f}{r['write_s']:>9.1f}"
+                         f"{r['rows_per_s']:>9,.0f}")
+            lines.append(f"{r['store']:<12}{r['corpus']:<12}{built}{r['ask_p50_ms']:>9.1f}{r['ask_p95_ms']:>9.1f}"
+                         f"{r['asked']:>7}{r.get('build_peak_rss_mb', 0):>10,.0f}{r['load_after_ask']:>6.2f}")
             if "dense_search" in r:
                 s = r["dense_search"]
                 lines.append(f"{'':<24}dense alone: IVF {s['ivf_ms']:.1f} ms vs exact {s['exact_ms']:.1f} ms, "
@@ -356,6 +375,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1x,large", help="1x: the 19k index; large: --copies times it (default: both)")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "out" / "ann.json",
                         help="where the figures go (default: %(default)s)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="ask the embedded indexes an earlier run built again, without building them")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--case-corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--case-out", type=Path, help=argparse.SUPPRESS)
@@ -364,7 +385,7 @@ def main() -> None:
     titles = [q["question"] for q in json.loads((SCALE / "questions.json").read_text())]
     if args.case:
         result = case(args.case, args.case_corpus, args.vectors_from, titles[: args.questions], args.ask_seconds,
-                      OUT / f".progress-{args.case}-{args.case_corpus.name}.json")
+                      OUT / f".progress-{args.case}-{args.case_corpus.name}.json", args.reuse)
         args.case_out.write_text(json.dumps(result, indent=2))
         return
     if not (args.vectors_from / "manifest.json").exists():

@@ -36,6 +36,7 @@ class EmbeddedStore:
         self.location = str(index_dir)
         self._lock = threading.Lock()
         self._filter_rows: tuple[list, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._newest: tuple[str | None] | None = None
         for attempt in range(_OPEN_ATTEMPTS):
             manifest = store.read_manifest(self.index_dir)
             try:
@@ -80,8 +81,13 @@ class EmbeddedStore:
         return retrieve(question, vector, self.lexical, self.dense, self, k=k, allowed=allowed, titles=self.titles)
 
     def newest_date(self) -> str | None:
-        dates = [d for _, _, day, _ in self._rows()[0] if (d := article_date(day)) is not None]
-        return max(dates).isoformat() if dates else None
+        # Every ask reads it (a relative date phrase counts from it): read once, as the filter rows are.
+        articles = self._rows()[0]
+        with self._lock:
+            if self._newest is None:
+                dates = [d for _, _, day, _ in articles if (d := article_date(day)) is not None]
+                self._newest = (max(dates).isoformat() if dates else None,)
+            return self._newest[0]
 
     def _admitted(self, within: Filter) -> tuple[np.ndarray, np.ndarray]:
         articles, passage_docs, passage_ids, sentence_docs, sentence_ids = self._rows()

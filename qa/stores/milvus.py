@@ -235,6 +235,7 @@ class MilvusStore:
         self._stats_lock = threading.Lock()
         self._rows: list[dict[str, Any]] | None = None
         self._rows_written: str | None = None
+        self._newest: tuple[list[dict[str, Any]], str | None] | None = None
 
     @classmethod
     def open(cls, text: str) -> MilvusStore:
@@ -327,8 +328,15 @@ class MilvusStore:
         return [0] * len(candidates)  # no vocabulary is kept on Milvus, so nothing asks
 
     def newest_date(self) -> str | None:
-        dates = [d for r in self._article_rows() if (d := article_date(r["date"])) is not None]
-        return max(dates).isoformat() if dates else None
+        rows = self._article_rows()  # every ask reads it: counted again only when the rows are read again
+        with self._stats_lock:
+            if self._newest is not None and self._newest[0] is rows:
+                return self._newest[1]
+        dates = [d for r in rows if (d := article_date(r["date"])) is not None]
+        newest = max(dates).isoformat() if dates else None
+        with self._stats_lock:
+            self._newest = (rows, newest)
+        return newest
 
     def _article_rows(self) -> list[dict[str, Any]]:
         """doc_id, source, date and path of every article, what a filter reads; kept until a build next
