@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from qa import months
 from qa.boilerplate import HEADING, is_label
 from qa.sentences import split_sentences
 
@@ -25,10 +26,7 @@ META_LINE = re.compile(
     re.IGNORECASE,
 )
 _DATE_TITLE_LINE = re.compile(r"^\s*date\s*[:=]?\s*(\d{4}-\d{2}-\d{2})\b\s*(.*)$", re.IGNORECASE)
-_MONTHS = (
-    "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?"
-    "|Nov(?:ember)?|Dec(?:ember)?"
-)
+_MONTHS = months.WORDS
 _TRAILING_STAMP = re.compile(
     r"\s*(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
     rf"(?:(?:{_MONTHS})\.?\s+\d{{1,2}},?|\d{{1,2}}\s+(?:{_MONTHS}),?)"
@@ -48,7 +46,6 @@ _AGO = re.compile(r"(?:published|updated|posted)?\s*\d+\s+(?:seconds?|minutes?|m
                   re.IGNORECASE)
 _NAME = r"[A-Z][^\s,]*(?:\s+[A-Z][^\s,]*){0,3}"
 _BYLINE = re.compile(rf"By\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*")
-_MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _TITLE_MAX_WORDS = 30
 _HEADER_LINES = 20
 _TITLE_MAX_CHARS = 100
@@ -206,5 +203,5 @@ def _iso_date(value: str) -> str:
         found = re.search(pattern, value, re.IGNORECASE)
         if found:
             day, month = sorted(found.groups()[:2], key=lambda part: part.isalpha())
-            return f"{found.group(3)}-{_MONTH_NAMES.index(month[:3].lower()) + 1:02d}-{int(day):02d}"
+            return f"{found.group(3)}-{months.NUMBERS[month.lower()]:02d}-{int(day):02d}"
     return value.strip()

@@ -12,12 +12,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from qa import months
 from qa.question import CAPITALISED_WORD, COUNT, DATE, DURATION, NAME, OTHER, PLACE, QUOTE, expected_type
 
-_MONTHS = (
-    "January|February|March|April|May|June|July|August|September|October|November|December|"
-    "Jan\\.|Feb\\.|Mar\\.|Apr\\.|Aug\\.|Sept?\\.|Oct\\.|Nov\\.|Dec\\."
-)
+_MONTHS = "|".join(months.NAMES) + "|" + "|".join(rf"{a}\." for a in months.ABBREVIATIONS.split("|"))
 _WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 _NUMBER_WORDS = (
     "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"

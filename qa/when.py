@@ -28,16 +28,14 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from qa import months
 from qa.fusion import Ranked
 
 TIME_PHRASES = ("prefer", "filter", "off")
 LATEST_MARGIN = 1.0  # combiner score (log-odds) within which a newer article's sentence goes first for "latest"
 PREFERENCE_K = 60  # the RRF constant of the preferred ranking's bonus, as in qa.fusion
 
-_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
-_MONTHS |= {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
-_MONTHS["sept"] = 9
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH = r"(?P<month>" + months.WORDS + r")\.?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _LEAD = r"(?P<lead>\b(?:in|during|on|of|before|until|till|by|after|since|from)\s+)?"
@@ -95,7 +93,7 @@ def read_time(question: str, as_of: date | None) -> TimeReading | None:
 def _absolute(match: re.Match[str], as_of: date | None) -> TimeReading | None:
     parts = match.groupdict()
     lead = (parts.get("lead") or "").strip().lower()
-    month = _MONTHS[parts["month"].lower().rstrip(".")] if parts.get("month") else None
+    month = months.NUMBERS[parts["month"].lower().rstrip(".")] if parts.get("month") else None
     year = int(parts["year"]) if parts.get("year") else None
     if year is None:  # a month alone: the last one that began on or before as_of
         if as_of is None or month is None:
