@@ -105,10 +105,10 @@ class DenseIndex:
             raise ValueError(f"ann_from must be at least 1, got {ann_from}")
         n = len(self)
         if n < ann_from:
-            return self if not self._is_ivf() else DenseIndex(_flat(*self._contents(), self.dim))
+            return self if not self._is_ivf() else DenseIndex(_flat(*self.contents(), self.dim))
         if self._is_ivf() and self._index.nlist**2 / 4 <= n <= 4 * self._index.nlist**2:
             return self
-        return DenseIndex(_ivf(*self._contents(), self.dim))
+        return DenseIndex(_ivf(*self.contents(), self.dim))
 
     @property
     def dim(self) -> int:
@@ -280,6 +280,11 @@ class DenseIndex:
             )
         return loaded
 
+    @property
+    def faiss(self) -> faiss.Index:
+        """The FAISS index searched, for measurements (bench.scale.ann sets an IVF index's nprobe on it)."""
+        return self._index
+
     def _is_ivf(self) -> bool:
         return not hasattr(self._index, "id_map")
 
@@ -287,11 +292,12 @@ class DenseIndex:
         import faiss
 
         if self._is_ivf():
-            return self._contents(with_vectors=False)[0]
+            return self.contents(with_vectors=False)[0]
         return faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
 
-    def _contents(self, with_vectors: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Every id and (unless not asked) its vector, in storage order."""
+    def contents(self, with_vectors: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Every id and (unless not asked) its vector, in storage order. Of an exact index the vectors are a
+        view of the stored ones, valid while this index is."""
         import faiss
 
         if not self._is_ivf():

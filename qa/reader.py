@@ -178,7 +178,7 @@ class Reader:
                     f"the reading model is incomplete: {self.folder / name} is missing; reinstall qa "
                     "(the weights ship inside the package; `python -m bench.train_reader` makes them anew)"
                 )
-        self._tokenizer = _tokenizer(str(self.folder / TOKENIZER_FILE))
+        self._tokenizer = load_tokenizer(str(self.folder / TOKENIZER_FILE))
         self._session = _session(str(self.folder / model_file), threads)
 
     def read(self, question: str, windows: Sequence[Window]) -> list[Reading]:
@@ -199,7 +199,9 @@ class Reader:
 
 
 @lru_cache(maxsize=2)
-def _tokenizer(path: str) -> Tokenizer:
+def load_tokenizer(path: str) -> Tokenizer:
+    """The reader's WordPiece tokenizer from its tokenizer.json, without padding or truncation (windows are
+    cut by qa; bench.fit.train_reader tokenizes its training windows with it too)."""
     from tokenizers import Tokenizer
 
     try:

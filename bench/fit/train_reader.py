@@ -159,7 +159,7 @@ def train(args: argparse.Namespace, examples) -> dict:  # type: ignore[no-untype
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    tokenizer = qreader._tokenizer(str(_source_tokenizer()))
+    tokenizer = qreader.load_tokenizer(str(_source_tokenizer()))
     model = build_model(args.layers)
     plan = batches(examples, tokenizer, args.batch, args.seed)
     steps = int(len(plan) * args.epochs)

@@ -64,7 +64,7 @@ def index_vectors(index_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
     manifest = store.read_manifest(index_dir)
     dense = DenseIndex.load(index_dir / manifest.generation / store.DENSE, layout=manifest.dense)
-    ids, vectors = dense._contents()  # bench reads the stored vectors as they are
+    ids, vectors = dense.contents()  # bench reads the stored vectors as they are
     return ids, np.array(vectors)  # a copy: the exact index's vectors are a view that dies with it
 
 
@@ -138,8 +138,8 @@ def part_vectors(indexes: list[Path], questions: list[str], copies: int) -> dict
     nlist, nprobe = ivf.layout.nlist, ivf.layout.nprobe
     assert nlist == ivf_lists(len(vectors)) and nprobe
     for probe in (nprobe // 2, nprobe, nprobe * 2):
-        ivf._index.nprobe = probe  # the bench tries qa's nprobe and its neighbours
-        ms, _, found = timed_search(ivf._index, queries, 10)
+        ivf.faiss.nprobe = probe  # the bench tries qa's nprobe and its neighbours
+        ms, _, found = timed_search(ivf.faiss, queries, 10)
         rows.append({"index": "IVF-Flat" + (" (qa's)" if probe == nprobe else ""),
                      "params": f"nlist {nlist}, nprobe {probe}", "build_s": ivf_s, "ms": ms,
                      "recall@10": recall_by_id(found, exact_ids)})
@@ -282,9 +282,9 @@ def dense_alone(index_dir: Path, questions: list[str]) -> dict:
     manifest = store.read_manifest(index_dir)
     dense = DenseIndex.load(index_dir / manifest.generation / store.DENSE, layout=manifest.dense)
     queries = embedded_questions(index_dir, questions)
-    ivf_ms, ivf_scores, _ = timed_search(dense._index, queries, 10)
+    ivf_ms, ivf_scores, _ = timed_search(dense.faiss, queries, 10)
     exact = faiss.IndexFlatIP(dense.dim)
-    exact.add(dense._contents()[1])
+    exact.add(dense.contents()[1])
     exact_ms, exact_scores, _ = timed_search(exact, queries, 10)
     return {"vectors": len(dense), "layout": manifest.dense.model_dump(), "ivf_ms": ivf_ms, "exact_ms": exact_ms,
             "recall@10_by_score": recall_by_score(ivf_scores, exact_scores), "questions": len(queries)}
