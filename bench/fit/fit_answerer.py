@@ -78,11 +78,11 @@ def collect(set_name: str, data: Path, squad_n: int, weights: Path) -> list[dict
     return rows
 
 
-def _matrix(row: dict, names) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _matrix(row: dict, names) -> np.ndarray:
     return np.array([[f[n] for n in names] for f in row["feats"]])
 
 
-def fit_linear(rows: list[dict], names, l2: float) -> LinearModel:  # type: ignore[no-untyped-def]
+def fit_linear(rows: list[dict], names, l2: float) -> LinearModel:
     """A logistic model over the named candidate features; each question weighs the same."""
     x = np.vstack([_matrix(r, names) for r in rows])
     y = np.concatenate([r["y"] for r in rows])

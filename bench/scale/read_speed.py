@@ -114,7 +114,7 @@ def _read_with_pypdf(path: str, queue: multiprocessing.Queue) -> None:
                "baseline_kb": baseline, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
 
 
-def _in_child(target, arg: str) -> dict:  # type: ignore[no-untyped-def]
+def _in_child(target, arg: str) -> dict:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     child = context.Process(target=target, args=(arg, queue))

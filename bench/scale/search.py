@@ -29,7 +29,7 @@ def _generation(index_dir: Path) -> Path:
     return store.generation_dir(index_dir, store.read_manifest(index_dir))
 
 
-def _timed(call):  # type: ignore[no-untyped-def]
+def _timed(call):
     tick = time.perf_counter()
     value = call()
     return value, time.perf_counter() - tick
@@ -108,7 +108,7 @@ def dense_figures(index_dir: Path, questions: list[dict], budget_ms: float) -> d
     faiss.omp_set_num_threads(1)
     depth = min(DENSE_DEPTH, len(vectors))
 
-    def per_query_ms(index, k: int) -> tuple[float, np.ndarray]:  # type: ignore[no-untyped-def]
+    def per_query_ms(index, k: int) -> tuple[float, np.ndarray]:
         index.search(queries[:2], k)
         found, times = [], []
         for row in queries:
