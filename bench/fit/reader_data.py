@@ -39,7 +39,7 @@ from pathlib import Path
 
 
 from bench import OUT
-from bench.common.evalsets import DEFAULT_DATA, load_quail, load_realtimeqa, load_squad
+from bench.common.evalsets import DEFAULT_DATA, load_quail, load_realtimeqa, load_squad, trecqa_question
 from bench.common.metrics import contains_answer
 
 from qa.reader import WINDOW
@@ -226,7 +226,7 @@ def trecqa(data: Path, rng: random.Random, negatives: int = 8) -> Iterator[Examp
     text = (data / "trecqa" / "TRAIN.xml").read_text(encoding="utf-8")
     for m in re.finditer(r"<QApairs id='([^']*)'>(.*?)</QApairs>", text, re.S):
         body = m.group(2)
-        question = " ".join(re.search(r"<question>\n(.*?)\n", body).group(1).split("\t"))
+        question = trecqa_question(m.group(1), body)
         negs = []
         for tag, content in re.findall(r"<(positive|negative)>\n(.*?)</(?:positive|negative)>", body, re.S):
             lines = content.split("\n")
