@@ -26,7 +26,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench import REPO
 
@@ -149,11 +151,11 @@ def batches(examples, tokenizer, size: int, seed: int):
     return out
 
 
-def _length(ex) -> int:
+def _length(ex: reader_data.Example) -> int:
     return len(ex.question) + len(ex.title) + sum(len(s) for s in ex.sentences)
 
 
-def train(args: argparse.Namespace, examples) -> dict:
+def train(args: argparse.Namespace, examples: list[reader_data.Example]) -> dict:
     import torch
     from transformers import get_linear_schedule_with_warmup
 
@@ -169,7 +171,7 @@ def train(args: argparse.Namespace, examples) -> dict:
                                   weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, int(steps * 0.06), steps)
     checkpoint = args.work / "checkpoint.pt"
-    state = {"step": 0, "seconds": 0.0, "losses": []}
+    state: dict[str, Any] = {"step": 0, "seconds": 0.0, "losses": []}  # the checkpoint's JSON-like record
     if checkpoint.is_file() and not args.fresh:
         saved = torch.load(checkpoint, weights_only=False)
         if _same_run(saved["config"], _config(args, len(examples))):
@@ -230,8 +232,11 @@ def _decay_from(optimizer, saved: dict, at: int, steps: int, rewarm: float = 0.0
         group["initial_lr"] = b
         group["lr"] = b
     left = max(steps - at, 1)
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, [lambda s, f=f: f * max(0.0, (steps - at - s) / left) for f in factors])
+
+    def decay(factor: float) -> Callable[[int], float]:
+        return lambda s: factor * max(0.0, (steps - at - s) / left)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, [decay(f) for f in factors])
 
 
 def _config(args: argparse.Namespace, n: int) -> dict:
@@ -293,7 +298,7 @@ def export(layers: int, target: Path, work: Path) -> tuple[Path, Path]:
     return fp32, staging
 
 
-def held_out_windows(data: Path, seed: int) -> list:
+def held_out_windows(data: Path, seed: int) -> list[reader_data.Example]:
     """Windows of the held-out SQuAD titles, RealTimeQA weeks and QuAIL articles: never trained on."""
     rng = random.Random(seed)
     out = [ex for name in ("squad", "realtimeqa", "quail", "ranked") for ex in reader_data.SOURCES[name](data, rng, held=True)]
@@ -301,7 +306,7 @@ def held_out_windows(data: Path, seed: int) -> list:
     return out[:HELD_OUT_WINDOWS]
 
 
-def window_accuracy(folder: Path, model_file: str, examples) -> dict:
+def window_accuracy(folder: Path, model_file: str, examples: list[reader_data.Example]) -> dict:
     """On windows holding an answer: how often the reader's best sentence is a right one; on the others,
     how often it says "none"; and the mean time to read one window."""
     reader = qreader.Reader(folder, model_file=model_file)
