@@ -102,6 +102,8 @@ def dense_figures(index_dir: Path, questions: list[dict], budget_ms: float) -> d
     import faiss
 
     stored = faiss.read_index(str(_generation(index_dir) / store.DENSE))
+    if not isinstance(stored, faiss.IndexIDMap):
+        raise ValueError(f"{index_dir} holds a {type(stored).__name__}: dense_figures times an exact index")
     flat = faiss.downcast_index(stored.index)
     vectors = flat.reconstruct_n(0, flat.ntotal)
     queries = Embedder(store.model_dir(index_dir)).encode([q["question"] for q in questions])
