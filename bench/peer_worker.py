@@ -10,6 +10,7 @@ and the system it measures. bench/peers.py runs it twice per system and set, onc
 
 from __future__ import annotations
 
+import abc
 import argparse
 import json
 import os
@@ -28,12 +29,16 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
-class Peer:
+class Peer(abc.ABC):
     """Build from passages, save, load, search: the same four steps for every system."""
 
+    @abc.abstractmethod
     def build(self, passages: list[dict], model: str, corpus: Path) -> None: ...
+    @abc.abstractmethod
     def save(self, folder: Path) -> None: ...
+    @abc.abstractmethod
     def load(self, folder: Path, model: str) -> None: ...
+    @abc.abstractmethod
     def search(self, question: str) -> list[str]: ...  # passage ids, best first
 
 
@@ -149,7 +154,7 @@ class RankBm25(Peer):
         return [self.ids[i] for i in np.argsort(-scores)[:K]]
 
 
-PEERS = {"qa": Qa, "txtai": Txtai, "haystack": Haystack, "rank_bm25": RankBm25}
+PEERS: dict[str, type[Peer]] = {"qa": Qa, "txtai": Txtai, "haystack": Haystack, "rank_bm25": RankBm25}
 
 
 def _size(folder: Path) -> int:

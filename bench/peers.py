@@ -83,7 +83,7 @@ def _evalset(name: str, data: Path, limit: int | None, questions: int) -> tuple[
     random.Random(8).shuffle(asked)
     articles = {a["id"]: a for a in s.articles}
     kept: dict[str, dict] = {}
-    chosen = []
+    chosen: list[dict] = []
     for q in asked:  # the gold articles of the chosen questions first, then others up to the limit
         if len(chosen) == questions:
             break

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -41,7 +42,7 @@ from qa import store
 BASELINES = ("bm25", "dense")
 # qa with the shipped weights, and the ablation: the same answerer fitted without the reader, and
 # with the reader's scores alone (bench/fit/fit_answerer.py writes both to bench/out/weights/)
-VARIANTS = {"qa": None, "qa-ranker": OUT / "weights" / "ranker.json", "qa-reader": OUT / "weights" / "reader.json"}
+VARIANTS: dict[str, Path | None] = {"qa": None, "qa-ranker": OUT / "weights" / "ranker.json", "qa-reader": OUT / "weights" / "reader.json"}
 MRR_DEPTH = 10
 CONF_HIGH = 0.8
 
@@ -148,9 +149,10 @@ def _scores(evalset: EvalSet, q: Question, sentence: str | None, doc_id: str | N
 
 def _baseline_record(evalset: EvalSet, q: Question, hits: list, ms: float) -> dict:
     hit = hits[0] if hits else None
-    rec = {"found": hit is not None, "sentence": hit.sentence if hit else None,
-           "doc_id": hit.doc_id if hit else None, "score": hit.score if hit else None, "latency_ms": round(ms, 2),
-           "rr": _reciprocal_rank(evalset, q, [(h.sentence, h.doc_id) for h in hits])}
+    rec: dict[str, Any] = {
+        "found": hit is not None, "sentence": hit.sentence if hit else None,
+        "doc_id": hit.doc_id if hit else None, "score": hit.score if hit else None, "latency_ms": round(ms, 2),
+        "rr": _reciprocal_rank(evalset, q, [(h.sentence, h.doc_id) for h in hits])}
     rec.update(_scores(evalset, q, rec["sentence"], rec["doc_id"], hit.url if hit else None, None))
     return rec
 
@@ -161,7 +163,7 @@ def summarize(records: list[dict], system: str) -> dict:
     answerable = [r for r in records if r["answerable"]]
     unanswerable = [r for r in records if not r["answerable"]]
     res = lambda r: r[system]  # noqa: E731
-    out = {
+    out: dict[str, float | None] = {
         "n": len(records),
         "scored": len(scored),
         "answerable": len(answerable),
@@ -380,6 +382,14 @@ def _git_head() -> str:
     return head + (" + uncommitted changes in qa/" if dirty else "")
 
 
+def _has_weights(system: str) -> bool:
+    """A qa variant of VARIANTS whose weights are there (None: the shipped weights)."""
+    if system not in VARIANTS:
+        return False
+    weights = VARIANTS[system]
+    return weights is None or weights.is_file()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="evaluation data folder (read-only)")
@@ -396,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    missing = [s for s in args.systems if s not in VARIANTS or (VARIANTS[s] and not VARIANTS[s].is_file())]
+    missing = [s for s in args.systems if not _has_weights(s)]
     if missing:
         parser.error(f"no weights for {missing}: choose from {list(VARIANTS)}; qa-ranker and qa-reader are "
                      "written by bench/fit/fit_answerer.py")

@@ -60,7 +60,7 @@ def measure(name: str, data: Path, limit: int | None) -> dict:
             if q.answers:
                 scored += 1
                 for label, a in answers.items():
-                    right[label] += bool(a.found and contains_answer(a.sentence, q.answers))
+                    right[label] += bool(a.found and a.sentence is not None and contains_answer(a.sentence, q.answers))
     return {
         "set": name, "articles": embedded_report.articles, "sentences": embedded_report.sentences,
         "milvus_sentences": milvus_report.sentences, "questions": len(questions), "scored": scored,

@@ -78,7 +78,7 @@ def rankings(question: str, parts: Parts) -> dict[str, list[int]]:
     """Passage ids, best first, by every method."""
     store = parts.store
     vector = parts.embedder.encode([question])[0]
-    plain = fusion.retrieve(question, vector, store.lexical, store.dense, store, k=200)
+    plain = fusion.retrieve(question, vector, store.lexical, store.dense, store.catalog, k=200)
     lexical = {r.passage_id: r.lexical_score for r in plain if r.lexical_rank}
     dense = {r.passage_id: r.dense_score for r in plain if r.dense_rank}
     out = {
@@ -87,7 +87,7 @@ def rankings(question: str, parts: Parts) -> dict[str, list[int]]:
         "rrf": [r.passage_id for r in plain],
     }
     for weight in TITLE_WEIGHTS:
-        ranked = fusion.retrieve(question, vector, store.lexical, store.dense, store, k=200,
+        ranked = fusion.retrieve(question, vector, store.lexical, store.dense, store.catalog, k=200,
                                  titles=store.titles, weight=weight)
         out[f"rrf+title {weight:.2f}"] = [r.passage_id for r in ranked]
     for method in METHODS:

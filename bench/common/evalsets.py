@@ -215,18 +215,29 @@ class TrecQuestion:
     labels: list[int]
 
 
+def trecqa_question(qid: str, body: str) -> str:
+    """The question of one TrecQA <QApairs> block, its tokens joined by spaces.
+
+    Raises:
+        ValueError: the block has no <question>.
+    """
+    found = re.search(r"<question>\n(.*?)\n", body)
+    if found is None:
+        raise ValueError(f"TrecQA pair {qid} has no <question>")
+    return " ".join(found.group(1).split("\t"))
+
+
 def load_trecqa(data: Path, split: str = "DEV") -> list[TrecQuestion]:
     """TrecQA answer-sentence selection: tokens joined by spaces (the files are PTB-tokenised)."""
     text = (data / "trecqa" / f"{split}.xml").read_text(encoding="utf-8")
     out = []
     for m in re.finditer(r"<QApairs id='([^']*)'>(.*?)</QApairs>", text, re.S):
         body = m.group(2)
-        q = re.search(r"<question>\n(.*?)\n", body).group(1)
         sents, labels = [], []
         for tag, content in re.findall(r"<(positive|negative)>\n(.*?)\n", body):
             sents.append(" ".join(content.split("\t")))
             labels.append(int(tag == "positive"))
-        out.append(TrecQuestion(m.group(1), " ".join(q.split("\t")), sents, labels))
+        out.append(TrecQuestion(m.group(1), trecqa_question(m.group(1), body), sents, labels))
     return out
 
 
@@ -238,7 +249,7 @@ def load_trecqa_set(data: Path, split: str = "DEV") -> EvalSet:
     articles, questions = [], []
     for m in re.finditer(r"<QApairs id='([^']*)'>(.*?)</QApairs>", text, re.S):
         qid, body = m.group(1), m.group(2)
-        question = " ".join(re.search(r"<question>\n(.*?)\n", body).group(1).split("\t"))
+        question = trecqa_question(qid, body)
         sentences, answers = [], []
         for tag, content in re.findall(r"<(positive|negative)>\n(.*?)</(?:positive|negative)>", body, re.S):
             lines = content.split("\n")

@@ -43,14 +43,14 @@ def load_sentences(corpus: Path, count: int) -> list[str]:
     return sentences[:count]
 
 
-def _rate(encode, texts: list[str]) -> tuple[np.ndarray, float]:  # type: ignore[no-untyped-def]
+def _rate(encode, texts: list[str]) -> tuple[np.ndarray, float]:
     encode(texts[:8])
     tick = time.perf_counter()
     vectors = encode(texts)
     return vectors, len(texts) / (time.perf_counter() - tick)
 
 
-def _median_ms(call, repeats: int = 60) -> float:  # type: ignore[no-untyped-def]
+def _median_ms(call, repeats: int = 60) -> float:
     call()
     times = []
     for _ in range(repeats):

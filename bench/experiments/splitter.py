@@ -317,7 +317,7 @@ def _accuracy(split: Splitter) -> tuple[int, float, float, list[str]]:
 
 
 def _lines(corpus: Path) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for path in sorted(corpus.rglob("*.txt")):
         text = path.read_bytes().decode("utf-8", errors="replace")
         lines.extend(line for line in text.splitlines() if line.strip())

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -78,11 +79,11 @@ def collect(set_name: str, data: Path, squad_n: int, weights: Path) -> list[dict
     return rows
 
 
-def _matrix(row: dict, names) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _matrix(row: dict, names: Sequence[str]) -> np.ndarray:
     return np.array([[f[n] for n in names] for f in row["feats"]])
 
 
-def fit_linear(rows: list[dict], names, l2: float) -> LinearModel:  # type: ignore[no-untyped-def]
+def fit_linear(rows: list[dict], names: Sequence[str], l2: float) -> LinearModel:
     """A logistic model over the named candidate features; each question weighs the same."""
     x = np.vstack([_matrix(r, names) for r in rows])
     y = np.concatenate([r["y"] for r in rows])
@@ -97,7 +98,7 @@ def best_of(row: dict, model: LinearModel) -> tuple[int, list[float]]:
     return int(np.argmax(scores)), scores
 
 
-def _top_values(row: dict, model: LinearModel) -> dict:
+def _top_values(row: dict, model: LinearModel) -> tuple[dict[str, float], bool]:
     best, scores = best_of(row, model)
     ordered = sorted(scores, reverse=True)
     values = confidence_features(row["feats"][best], scores[best], ordered[1] if len(ordered) > 1 else None)

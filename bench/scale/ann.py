@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,8 @@ def index_vectors(index_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     from qa.dense import DenseIndex
 
     manifest = store.read_manifest(index_dir)
-    dense = DenseIndex.load(index_dir / manifest.generation / store.DENSE, layout=manifest.dense)
+    generation = store.generation_dir(index_dir, manifest, verify_limit=0)  # sizes checked, no file hashed
+    dense = DenseIndex.load(generation / store.DENSE, layout=manifest.dense)
     ids, vectors = dense.contents()  # bench reads the stored vectors as they are
     return ids, np.array(vectors)  # a copy: the exact index's vectors are a view that dies with it
 
@@ -75,7 +77,8 @@ def sentence_table(index_dir: Path) -> tuple[dict[str, int], np.ndarray]:
     ids, vectors = index_vectors(index_dir)
     row_of = {int(i): r for r, i in enumerate(ids)}
     manifest = store.read_manifest(index_dir)
-    db = sqlite3.connect(f"file:{index_dir / manifest.generation / store.CATALOG}?mode=ro", uri=True)
+    catalog = store.generation_dir(index_dir, manifest, verify_limit=0) / store.CATALOG
+    db = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
     lookup = {text: row_of[sid] for sid, text in db.execute("SELECT id, text FROM sentences")}
     db.close()
     return lookup, vectors
@@ -88,7 +91,7 @@ def embedded_questions(index_dir: Path, questions: list[str]) -> np.ndarray:
     return Embedder(store.model_dir(index_dir)).encode(questions)
 
 
-def timed_search(index, queries: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def timed_search(index, queries: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:
     """Median ms per one-query search (one thread), and the scores and ids found."""
     import faiss
 
@@ -137,9 +140,11 @@ def part_vectors(indexes: list[Path], questions: list[str], copies: int) -> dict
     ivf_s = time.perf_counter() - tick
     nlist, nprobe = ivf.layout.nlist, ivf.layout.nprobe
     assert nlist == ivf_lists(len(vectors)) and nprobe
+    ivf_index = ivf.faiss
+    assert isinstance(ivf_index, faiss.IndexIVF)  # DenseIndex types its FAISS index as the base class
     for probe in (nprobe // 2, nprobe, nprobe * 2):
-        ivf.faiss.nprobe = probe  # the bench tries qa's nprobe and its neighbours
-        ms, _, found = timed_search(ivf.faiss, queries, 10)
+        ivf_index.nprobe = probe  # the bench tries qa's nprobe and its neighbours
+        ms, _, found = timed_search(ivf_index, queries, 10)
         rows.append({"index": "IVF-Flat" + (" (qa's)" if probe == nprobe else ""),
                      "params": f"nlist {nlist}, nprobe {probe}", "build_s": ivf_s, "ms": ms,
                      "recall@10": recall_by_id(found, exact_ids)})
@@ -195,7 +200,7 @@ def case(store_kind: str, corpus: Path, vectors_from: Path, questions: list[str]
     original = embedding.Embedder.encode
     missed = [0]
 
-    def encode(self, texts, batch_size=32, progress=None):  # type: ignore[no-untyped-def]
+    def encode(self, texts, batch_size=32, progress=None):
         rows = [lookup.get(t, -1) for t in texts]
         out = table[np.maximum(rows, 0)] if texts else np.empty((0, table.shape[1]), np.float32)
         missing = [i for i, r in enumerate(rows) if r < 0]
@@ -225,11 +230,12 @@ def case(store_kind: str, corpus: Path, vectors_from: Path, questions: list[str]
     build_rss = peak_rss_mb()
     stages = report.stage_seconds
     write = stages.get("write") or sum(stages.get(k, 0.0) for k in ("catalog", "faiss", "bm25", "publish"))
-    result = {"store": store_kind, "corpus": name, "articles": report.articles, "passages": report.passages,
-              "sentences": report.sentences, "build_s": build_s, "stages": stages, "write_s": write,
-              "rows_per_s": report.sentences / write, "embedded_for_real": missed[0],
-              "build_peak_rss_mb": build_rss,
-              "load_after_build": os.getloadavg()[0]}
+    result: dict[str, Any] = {
+        "store": store_kind, "corpus": name, "articles": report.articles, "passages": report.passages,
+        "sentences": report.sentences, "build_s": build_s, "stages": stages, "write_s": write,
+        "rows_per_s": report.sentences / write, "embedded_for_real": missed[0],
+        "build_peak_rss_mb": build_rss,
+        "load_after_build": os.getloadavg()[0]}
     if store_kind == "embedded":
         from qa import store
 
@@ -280,7 +286,8 @@ def dense_alone(index_dir: Path, questions: list[str]) -> dict:
     from qa.dense import DenseIndex
 
     manifest = store.read_manifest(index_dir)
-    dense = DenseIndex.load(index_dir / manifest.generation / store.DENSE, layout=manifest.dense)
+    generation = store.generation_dir(index_dir, manifest, verify_limit=0)  # sizes checked, no file hashed
+    dense = DenseIndex.load(generation / store.DENSE, layout=manifest.dense)
     queries = embedded_questions(index_dir, questions)
     ivf_ms, ivf_scores, _ = timed_search(dense.faiss, queries, 10)
     exact = faiss.IndexFlatIP(dense.dim)

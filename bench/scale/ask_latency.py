@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -33,7 +34,7 @@ PLAIN = [
     "How many Chinese-made motorcycles does the Russian military intend to purchase?",
     "What new law did Putin sign?",
 ]
-KINDS = {
+KINDS: dict[str, list[tuple[str, dict[str, Any]]]] = {  # kind -> (question, QA.ask keywords)
     "plain": [(q, {}) for q in PLAIN],
     "plain, off": [(q, {"correct_typos": False, "time_phrases": "off"}) for q in PLAIN],
     "typos": [("how mny chinese natinals did zelenksy claim", {}),

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,7 +151,7 @@ def _whole(index: Path) -> bool:
         return False
 
 
-def _copy(base: Path, target: Path, real: set[str] = frozenset()) -> None:
+def _copy(base: Path, target: Path, real: Collection[str] = frozenset()) -> None:
     """A copy of the base index: the model hard-linked (it is never written in place), all else copied."""
     def copy(src: str, dst: str) -> None:
         rel = Path(src).relative_to(base).as_posix()
@@ -323,7 +324,7 @@ def publish_sweep(work: Path, corpus: Path, base: Path, publishes: int) -> Row:
     row.usable = row.tried - len(failures)
     row.wrong = len(failures)
     if publisher.returncode != 0:
-        row.notes.append(f"publisher failed: {publisher.stderr.read()[-300:]}")
+        row.notes.append(f"publisher failed: {publisher.communicate()[1][-300:]}")
     row.repaired = int(_whole(index))
     row.leftovers = len(_leftovers(index))
     row.notes += [f"{cli['tried']} CLI asks, {row.tried - cli['tried']} API opens"] + failures[:3]

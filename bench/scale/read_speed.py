@@ -20,8 +20,10 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TypeAlias
 
 WORDS = ("the council said on monday that the harbour would reopen after repairs to the sea wall cost more "
          "than expected while fishermen asked for compensation and the trust promised a decision by june").split()
@@ -114,7 +116,10 @@ def _read_with_pypdf(path: str, queue: multiprocessing.Queue) -> None:
                "baseline_kb": baseline, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
 
 
-def _in_child(target, arg: str) -> dict:  # type: ignore[no-untyped-def]
+Reading: TypeAlias = "Callable[[str, multiprocessing.Queue], None]"  # reads a file or folder, puts its figures
+
+
+def _in_child(target: Reading, arg: str) -> dict:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     child = context.Process(target=target, args=(arg, queue))
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench.scale.read_speed " + " ".join(sys.argv[1:] if argv is None else argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        cases = []
+        cases: list[tuple[str, Reading, str, Path, int, str]] = []
         for name, make, size, unit in (("pdf", make_pdf, args.pages, "pages"),
                                        ("mbox", make_mbox, args.messages, "messages"),
                                        ("csv", make_csv, args.rows, "rows")):

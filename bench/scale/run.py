@@ -175,11 +175,10 @@ def _incremental(run: Run, records: list[dict], corpus: Path, index: Path) -> di
 
 
 def _cold(run: Run, index: Path, question: str, repeats: int = 3) -> dict:
-    figures = {"steps": run.probe("cold", str(index), question), "cli": []}
     qa_command = str(REPO / ".venv" / "bin" / "qa")
-    for _ in range(repeats):
-        figures["cli"].append(run.probe("cli", qa_command, "ask", question, "--index", str(index)))
-    return figures
+    steps = run.probe("cold", str(index), question)
+    cli = [run.probe("cli", qa_command, "ask", question, "--index", str(index)) for _ in range(repeats)]
+    return {"steps": steps, "cli": cli}
 
 
 STEPS = ("encode", "build", "query", "cold", "bm25", "dense", "incremental", "int8")

@@ -29,7 +29,7 @@ def _generation(index_dir: Path) -> Path:
     return store.generation_dir(index_dir, store.read_manifest(index_dir))
 
 
-def _timed(call):  # type: ignore[no-untyped-def]
+def _timed(call):
     tick = time.perf_counter()
     value = call()
     return value, time.perf_counter() - tick
@@ -102,13 +102,15 @@ def dense_figures(index_dir: Path, questions: list[dict], budget_ms: float) -> d
     import faiss
 
     stored = faiss.read_index(str(_generation(index_dir) / store.DENSE))
+    if not isinstance(stored, faiss.IndexIDMap):
+        raise ValueError(f"{index_dir} holds a {type(stored).__name__}: dense_figures times an exact index")
     flat = faiss.downcast_index(stored.index)
     vectors = flat.reconstruct_n(0, flat.ntotal)
     queries = Embedder(store.model_dir(index_dir)).encode([q["question"] for q in questions])
     faiss.omp_set_num_threads(1)
     depth = min(DENSE_DEPTH, len(vectors))
 
-    def per_query_ms(index, k: int) -> tuple[float, np.ndarray]:  # type: ignore[no-untyped-def]
+    def per_query_ms(index, k: int) -> tuple[float, np.ndarray]:
         index.search(queries[:2], k)
         found, times = [], []
         for row in queries:

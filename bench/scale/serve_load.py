@@ -80,7 +80,7 @@ def start_server(index: Path, port: int, workers: int | None) -> subprocess.Pope
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"qa serve exited: {server.stderr.read()}")
+            raise SystemExit(f"qa serve exited: {server.communicate()[1]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return server
