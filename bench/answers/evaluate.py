@@ -397,15 +397,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--squad-n", type=int, default=300, help="SQuAD questions sampled (seeded); 0 = all")
     parser.add_argument("--limit", type=int, default=0, help="ask only the first N questions of each set")
     parser.add_argument("--rebuild", action="store_true", help="rebuild each index from scratch")
-    parser.add_argument("--systems", default=",".join(VARIANTS),
+    parser.add_argument("--systems", default=None,
                         help="qa variants to run: qa (the shipped weights), qa-ranker, qa-reader (the ablation, "
-                             "from bench/fit/fit_answerer.py)")
+                             "from bench/fit/fit_answerer.py; default: every variant whose weights exist)")
     parser.add_argument("--json", type=Path, help="write every figure as JSON to this file")
     parser.add_argument("--no-features", dest="features", action="store_false",
                         help="skip replaying qa's sentence scorer for the feature dump in predictions.jsonl")
     args = parser.parse_args(argv)
     args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if args.systems is None:
+        args.systems = [s for s in VARIANTS if _has_weights(s)]
+        if len(args.systems) < len(VARIANTS):
+            print(f"skipping {[s for s in VARIANTS if s not in args.systems]}: no weights yet "
+                  "(python -m bench.fit.fit_answerer writes them)", file=sys.stderr)
+    else:
+        args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     missing = [s for s in args.systems if not _has_weights(s)]
     if missing:
         parser.error(f"no weights for {missing}: choose from {list(VARIANTS)}; qa-ranker and qa-reader are "
