@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +20,13 @@ from qa.embedding import MODEL_CACHE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 ZELENSKY = "how many Chinese nationals did Zelensky claim?"
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers for `-n auto` (pyproject's addopts): one more than the cores, since the chat, watch and server
+    tests spend much of their time waiting on timers. Measured here on 2 cores: 115 s of pytest with 2
+    workers, 97 s with 3 or 4."""
+    return (os.cpu_count() or 1) + 1
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +57,24 @@ def first_build(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> I
     """The default corpus built and asked once per run in a child process with no model cache and an empty
     HOME and TMPDIR, so the model is exported through torch as on a user's first build. Its index is
     `default_index`; its export seeds $QA_MODEL_CACHE, which every later build of the run (child processes
-    too) copies instead of exporting the model again."""
-    root = tmp_path_factory.mktemp("default")
-    index, home, tmp, cache = root / "index", root / "home", root / "tmp", root / "model-cache"
+    too) copies instead of exporting the model again. Under pytest-xdist the first worker there builds it
+    and the others wait for it and share it."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "default"
+    index, home, tmp, cache, done = root / "index", root / "home", root / "tmp", root / "model-cache", root / "done.json"
+    root.mkdir(exist_ok=True)
+    with open(shared / "default.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes: the others then find done.json
+        if not done.exists():
+            _first_build(corpus_dir, index, home, tmp, cache, done)
+    outcome = json.loads(done.read_text())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(MODEL_CACHE_ENV, str(cache))
+        yield FirstBuild(index, outcome["answered"], [Path(p) for p in outcome["written_outside"]])
+
+
+def _first_build(corpus_dir: Path, index: Path, home: Path, tmp: Path, cache: Path, done: Path) -> None:
     home.mkdir()
     tmp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "ORT_", "TORCH", "HF_", "QA_"))}
@@ -65,9 +89,8 @@ def first_build(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> I
         raise RuntimeError(f"the first build of the default corpus failed:\n{child.stderr[-3000:]}")
     model = store.model_dir(index)
     shutil.copytree(model, cache / model.name)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(MODEL_CACHE_ENV, str(cache))
-        yield FirstBuild(index, "155" in child.stdout, sorted(home.rglob("*")) + sorted(tmp.rglob("*")))
+    written = sorted(home.rglob("*")) + sorted(tmp.rglob("*"))
+    done.write_text(json.dumps({"answered": "155" in child.stdout, "written_outside": [str(p) for p in written]}))
 
 
 @pytest.fixture(scope="session")
@@ -95,3 +118,22 @@ def bot(default_index: Path) -> Iterator[qa.QA]:
 def model_dir(default_index: Path) -> Path:
     """all-MiniLM-L6-v2 as build_index exported it to ONNX for the default index."""
     return store.model_dir(default_index)
+
+
+@pytest.fixture(scope="session")
+def milvus_store(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> str:
+    """The default corpus indexed into a Milvus Lite file, once per run (per worker under pytest-xdist)."""
+    uri = f"milvus-lite:{tmp_path_factory.mktemp('milvus') / 'index.db'}"
+    qa.build_index(corpus_dir, uri)
+    return uri
+
+
+@pytest.fixture
+def milvus_copy(milvus_store: str, tmp_path: Path) -> str:
+    """A copy of `milvus_store` that a test may change, as a build of `small_corpus` leaves it: Milvus Lite
+    keeps a store in one folder named like its file, and copying it costs milliseconds where a build costs
+    seconds."""
+    target = tmp_path / "index.db"
+    shutil.copytree(milvus_store.removeprefix("milvus-lite:"), target)
+    return f"milvus-lite:{target}"
+

@@ -21,14 +21,6 @@ GLACIER = ("Glaciers in the Alps shrink\n\nThe Rhone glacier lost 4 percent of i
            "Swiss scientists measured the loss with drones.\n")
 
 
-@pytest.fixture(scope="module")
-def milvus_store(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> str:
-    """The default corpus indexed into a Milvus Lite file, once for this module."""
-    uri = f"milvus-lite:{tmp_path_factory.mktemp('milvus') / 'index.db'}"
-    qa.build_index(corpus_dir, uri)
-    return uri
-
-
 @pytest.fixture
 def milvus_bot(milvus_store: str) -> Iterator[qa.QA]:
     with qa.open_index(milvus_store) as bot:
@@ -81,9 +73,8 @@ def test_an_empty_store_says_how_to_build_it(tmp_path: Path):
         qa.open_index(f"milvus-lite:{tmp_path / 'index.sqlite'}")
 
 
-def test_add_change_delete_embed_only_what_changed(small_corpus: Path, tmp_path: Path):
-    uri, folder = f"milvus-lite:{tmp_path / 'index.db'}", tmp_path / "embedded"  # the embedded index: the reference
-    qa.build_index(small_corpus, uri), qa.build_index(small_corpus, folder)
+def test_add_change_delete_embed_only_what_changed(small_corpus: Path, milvus_copy: str, index_copy: Path):
+    uri, folder = milvus_copy, index_copy  # the embedded index: the reference
     (small_corpus / "new.txt").write_text(GLACIER, encoding="utf-8")
 
     added, reference = qa.build_index(small_corpus, uri), qa.build_index(small_corpus, folder)
@@ -115,9 +106,8 @@ def test_add_change_delete_embed_only_what_changed(small_corpus: Path, tmp_path:
     assert counts == expected_counts
 
 
-def test_a_full_rebuild_fills_new_collections_and_switches_the_alias_last(small_corpus: Path, tmp_path: Path):
-    uri = f"milvus-lite:{tmp_path / 'index.db'}"
-    qa.build_index(small_corpus, uri)
+def test_a_full_rebuild_fills_new_collections_and_switches_the_alias_last(small_corpus: Path, milvus_copy: str):
+    uri = milvus_copy
     with qa.open_index(uri) as old:
         rebuilt = qa.build_index(small_corpus, uri, rebuild=True)
         assert old.is_stale()  # a reader on the old generation learns a new one is published ...
@@ -129,9 +119,8 @@ def test_a_full_rebuild_fills_new_collections_and_switches_the_alias_last(small_
     assert rebuilt.full_rebuild and rebuilt.reason == "rebuild requested" and rebuilt.embedded == rebuilt.sentences
 
 
-def test_a_build_killed_midway_leaves_every_article_whole(small_corpus: Path, tmp_path: Path):
-    uri = f"milvus-lite:{tmp_path / 'index.db'}"
-    qa.build_index(small_corpus, uri)
+def test_a_build_killed_midway_leaves_every_article_whole(small_corpus: Path, milvus_copy: str, index_copy: Path):
+    uri = milvus_copy
     with qa.open_index(uri) as bot:
         before = {doc: bot.article(doc).text for doc in ("002_8f53a767d3a9432f", "004_fd5b037eee5d7828")}
     edits = {"002_8f53a767d3a9432f": ("Beijing’s credibility", "Beijing’s standing"),
@@ -164,7 +153,7 @@ def test_a_build_killed_midway_leaves_every_article_whole(small_corpus: Path, tm
     assert all(p.text in texts.get(p.doc_id, p.text) for p in passages)
 
     again = qa.build_index(small_corpus, uri)
-    reference = qa.build_index(small_corpus, tmp_path / "embedded")
+    reference = qa.build_index(small_corpus, index_copy)
     with qa.open_index(uri) as bot:
         assert all(bot.article(doc).text == before[doc].replace(*edits[doc]) for doc in before)
         assert bot.ask("How much of its volume did the Rhone glacier lose in 2022?").citation.doc_id == "new"
@@ -212,11 +201,11 @@ def test_a_milvus_server_on_loopback_takes_a_prefix(corpus_dir: Path, tmp_path: 
     assert answer.short_answer.text == "at least 155" and generation == "g000001"
 
 
-def test_idf_matches_the_embedded_index_and_follows_an_update_of_an_open_store(small_corpus: Path, tmp_path: Path):
+def test_idf_matches_the_embedded_index_and_follows_an_update_of_an_open_store(small_corpus: Path, milvus_copy: str,
+                                                                             index_copy: Path):
     from qa.stores import open_store
 
-    uri, folder = f"milvus-lite:{tmp_path / 'index.db'}", tmp_path / "embedded"
-    qa.build_index(small_corpus, uri), qa.build_index(small_corpus, folder)
+    uri, folder = milvus_copy, index_copy
     terms = ["zelenski", "china", "glacier", "said"]  # as qa's tokenizer gives them; "glacier" in no article yet
     milvus = open_store(uri)
     try:
