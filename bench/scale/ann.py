@@ -71,17 +71,24 @@ def index_vectors(index_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sentence_table(index_dir: Path) -> tuple[dict[str, int], np.ndarray]:
-    """Sentence text -> row of the vector table, from an embedded index."""
+    """Sentence and title text -> row of the vector table, from an embedded index: a build of copies of its
+    articles embeds neither again (the same text through the same model is the same vector)."""
     from qa import store
+    from qa.dense import DenseIndex
 
     ids, vectors = index_vectors(index_dir)
     row_of = {int(i): r for r, i in enumerate(ids)}
     manifest = store.read_manifest(index_dir)
-    catalog = store.generation_dir(index_dir, manifest, verify_limit=0) / store.CATALOG
-    db = sqlite3.connect(f"file:{catalog}?mode=ro", uri=True)
+    generation = store.generation_dir(index_dir, manifest, verify_limit=0)
+    title_ids, title_vectors = DenseIndex.load(generation / store.TITLES).contents()  # keyed by first sentence
+    title_row = {int(i): len(ids) + r for r, i in enumerate(title_ids)}
+    db = sqlite3.connect(f"file:{generation / store.CATALOG}?mode=ro", uri=True)
     lookup = {text: row_of[sid] for sid, text in db.execute("SELECT id, text FROM sentences")}
+    for sid, title in db.execute("SELECT s.id, a.title FROM sentences s JOIN articles a ON a.doc_id = s.doc_id "
+                                 "WHERE s.idx = 0"):
+        lookup.setdefault(title, title_row[sid])
     db.close()
-    return lookup, vectors
+    return lookup, np.concatenate([vectors, np.array(title_vectors)])
 
 
 def embedded_questions(index_dir: Path, questions: list[str]) -> np.ndarray:
