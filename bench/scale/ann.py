@@ -80,7 +80,9 @@ def sentence_table(index_dir: Path) -> tuple[dict[str, int], np.ndarray]:
     row_of = {int(i): r for r, i in enumerate(ids)}
     manifest = store.read_manifest(index_dir)
     generation = store.generation_dir(index_dir, manifest, verify_limit=0)
-    title_ids, title_vectors = DenseIndex.load(generation / store.TITLES).contents()  # keyed by first sentence
+    titles = DenseIndex.load(generation / store.TITLES)  # keyed by each article's first sentence
+    title_ids, title_view = titles.contents()
+    title_vectors = np.array(title_view)  # a copy while `titles` holds the memory the view points into
     title_row = {int(i): len(ids) + r for r, i in enumerate(title_ids)}
     db = sqlite3.connect(f"file:{generation / store.CATALOG}?mode=ro", uri=True)
     lookup = {text: row_of[sid] for sid, text in db.execute("SELECT id, text FROM sentences")}
@@ -88,7 +90,7 @@ def sentence_table(index_dir: Path) -> tuple[dict[str, int], np.ndarray]:
                                  "WHERE s.idx = 0"):
         lookup.setdefault(title, title_row[sid])
     db.close()
-    return lookup, np.concatenate([vectors, np.array(title_vectors)])
+    return lookup, np.concatenate([vectors, title_vectors])
 
 
 def embedded_questions(index_dir: Path, questions: list[str]) -> np.ndarray:
