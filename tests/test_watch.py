@@ -91,7 +91,10 @@ def test_a_corpus_emptied_while_watched_is_reported_and_the_watch_goes_on(watche
 def test_qa_index_watch_stops_cleanly_on_ctrl_c(watched: tuple[Path, Path]) -> None:
     corpus, index = watched
     command = [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index", str(index), "--watch"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it. A run started in the background by a shell without job control (as a CI
+    # runner may start it) inherits SIGINT ignored, and so would qa: give the child the default disposition.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = threading.Timer(120, process.kill)  # readline below must not wait for ever
     deadline.start()
     try:
