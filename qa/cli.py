@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -104,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="the CSV columns of the fields when a header does not name them id, title, text, date, "
                    "source, url (e.g. text=body,title=headline,id=story_id)")
     p.add_argument("--watch", action="store_true",
-                   help="stay on: update the index each time files are added, changed or removed (ctrl+c stops)")
+                   help="stay on: update the index each time files are added, changed or removed (ctrl+c or SIGTERM stops "
+                   "it; a build it stops leaves the previous index whole)")
     p.set_defaults(run=_index)
 
     p = command(
@@ -282,6 +284,10 @@ def _watch(args: argparse.Namespace) -> int:
     def failed(exc: QAError) -> None:
         print(f"{time.strftime('%H:%M:%S')} qa: error: {printable(str(exc))} (still watching)", file=sys.stderr, flush=True)
 
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (a service manager stopping qa) ends the watch as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, interrupted)
     shown = printable(str(args.corpus), one_line=True)
     print(f"watching {shown}/ for changes (ctrl+c stops)", file=sys.stderr, flush=True)
     try:

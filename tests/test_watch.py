@@ -88,7 +88,9 @@ def test_a_corpus_emptied_while_watched_is_reported_and_the_watch_goes_on(watche
     assert (back.articles, back.removed) == (1, 5)
 
 
-def test_qa_index_watch_stops_cleanly_on_ctrl_c(watched: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_qa_index_watch_stops_cleanly_on_ctrl_c_or_sigterm(watched: tuple[Path, Path], stop: signal.Signals) -> None:
+    """Ctrl-C in a terminal, SIGTERM from a service manager (systemd, docker stop)."""
     corpus, index = watched
     command = [sys.executable, "-m", "qa.cli", "index", str(corpus), "--index", str(index), "--watch"]
     # Ctrl-C as a terminal sends it. A run started in the background by a shell without job control (as a CI
@@ -99,7 +101,7 @@ def test_qa_index_watch_stops_cleanly_on_ctrl_c(watched: tuple[Path, Path]) -> N
     deadline.start()
     try:
         first = process.stdout.readline()  # the first build's summary
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         out, err = process.communicate(timeout=60)
     finally:
         deadline.cancel()
