@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import sys
@@ -36,6 +37,18 @@ def test_the_zelensky_question_is_answered_with_offsets_that_round_trip(milvus_b
     assert answer.sentence[answer.short_answer.start:answer.short_answer.end] == "at least 155"
     for c in answer.corroborating:
         assert "155" in milvus_bot.article(c.doc_id).text[c.start:c.end]
+
+
+def test_an_ask_on_milvus_lite_prints_no_timestamp_warning(milvus_store: str, caplog: pytest.LogCaptureFixture):
+    iterator_log = logging.getLogger("pymilvus.client.iterator.query_iterator")  # pymilvus does not propagate it
+    iterator_log.addHandler(caplog.handler)
+    try:
+        with qa.open_index(milvus_store) as bot:  # a fresh open reads every article row through the iterator
+            assert bot.ask(ZELENSKY).found
+    finally:
+        iterator_log.removeHandler(caplog.handler)
+
+    assert not [r for r in caplog.records if "mvccTs" in r.getMessage()]
 
 
 @pytest.mark.parametrize(
