@@ -24,6 +24,7 @@ import json
 import re
 import statistics
 import time
+from collections.abc import Iterator
 from itertools import combinations
 from pathlib import Path
 
@@ -39,6 +40,24 @@ OUT = REPO / "bench" / "out" / "accounts"
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def labelled_parser(doc: str, flag: str, default: Path, what: str, verbose: str) -> argparse.ArgumentParser:
+    """The options of a script that asks a labelled JSONL file's questions of the dev corpora it names."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=doc)
+    parser.add_argument("--data", type=Path, default=DATA, help="the dev data folder (default %(default)s)")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the dev indexes are built (default %(default)s)")
+    parser.add_argument(flag, type=Path, default=default, help=f"{what} (default %(default)s)")
+    parser.add_argument("--verbose", action="store_true", help=verbose)
+    return parser
+
+
+def by_corpus(rows: list[dict], data: Path, out: Path) -> Iterator[tuple[str, qa.QA, list[dict]]]:
+    """Each corpus the rows name, in their order: its name, its index opened, and its rows."""
+    for name in dict.fromkeys(r["corpus"] for r in rows):
+        with qa.open_index(corpus_index(name, data, out)) as bot:
+            yield name, bot, [r for r in rows if r["corpus"] == name]
 
 
 def _reuters_records(data: Path, wanted: set[str]) -> list[dict]:
@@ -142,33 +161,27 @@ def _ratio(right: int, total: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--data", type=Path, default=DATA, help="the dev data folder (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=OUT, help="where the dev indexes are built (default %(default)s)")
-    parser.add_argument("--labels", type=Path, default=LABELS, help="the labelled questions (default %(default)s)")
-    parser.add_argument("--verbose", action="store_true", help="print every question's groups")
+    parser = labelled_parser(__doc__ or "", "--labels", LABELS, "the labelled questions", "print every question's groups")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     rows = read_jsonl(args.labels)
     totals: dict[str, dict[str, int]] = {}
-    for name in dict.fromkeys(r["corpus"] for r in rows):
-        with qa.open_index(corpus_index(name, args.data, args.out)) as bot:
-            for row in (r for r in rows if r["corpus"] == name):
-                answer = bot.ask(row["question"])
-                groups = predicted_groups(answer)
-                counts = score_question(row["values"], groups)
-                for key in (name, "all"):
-                    bucket = totals.setdefault(key, {"questions": 0} | {k: 0 for k in counts})
-                    bucket["questions"] += 1
-                    for k, v in counts.items():
-                        bucket[k] += v
-                if args.verbose:
-                    shown = [[f"{d}={row['values'].get(d, '-')}" for d in g] for g in groups]
-                    accounts = [a.value.text for a in getattr(answer, "accounts", [])]
-                    print(f"{name:10s} {row['question'][:70]:70s} short={answer.short_answer.text if answer.short_answer else None!r} "
-                          f"accounts={accounts} groups={shown}")
+    for name, bot, labelled in by_corpus(rows, args.data, args.out):
+        for row in labelled:
+            answer = bot.ask(row["question"])
+            groups = predicted_groups(answer)
+            counts = score_question(row["values"], groups)
+            for key in (name, "all"):
+                bucket = totals.setdefault(key, {"questions": 0} | {k: 0 for k in counts})
+                bucket["questions"] += 1
+                for k, v in counts.items():
+                    bucket[k] += v
+            if args.verbose:
+                shown = [[f"{d}={row['values'].get(d, '-')}" for d in g] for g in groups]
+                accounts = [a.value.text for a in getattr(answer, "accounts", [])]
+                print(f"{name:10s} {row['question'][:70]:70s} short={answer.short_answer.text if answer.short_answer else None!r} "
+                      f"accounts={accounts} groups={shown}")
 
     print(f"\n{'corpus':10s} {'questions':>9s} {'agree P':>8s} {'agree R':>8s} {'disagree P':>10s} {'disagree R':>10s}"
           f" {'pairs agree/disagree (gold)':>28s}")

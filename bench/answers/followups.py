@@ -12,12 +12,10 @@ declined) from one of those articles with a sentence holding one of those words 
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 import qa
-from bench.answers.accounts import DATA, FOLLOWUPS, OUT, corpus_index, read_jsonl
+from bench.answers.accounts import FOLLOWUPS, by_corpus, labelled_parser, read_jsonl
 
 
 def is_right(answer: qa.Answer, row: dict) -> bool:
@@ -29,38 +27,33 @@ def is_right(answer: qa.Answer, row: dict) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--data", type=Path, default=DATA, help="the dev data folder (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=OUT, help="where the dev indexes are built (default %(default)s)")
-    parser.add_argument("--pairs", type=Path, default=FOLLOWUPS, help="the follow-up pairs (default %(default)s)")
-    parser.add_argument("--verbose", action="store_true", help="print every pair's resolved question and answers")
+    parser = labelled_parser(__doc__ or "", "--pairs", FOLLOWUPS, "the follow-up pairs",
+                             "print every pair's resolved question and answers")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     rows = read_jsonl(args.pairs)
     totals: dict[str, list[int]] = {}
-    for name in dict.fromkeys(r["corpus"] for r in rows):
-        with qa.open_index(corpus_index(name, args.data, args.out)) as bot:
-            for row in (r for r in rows if r["corpus"] == name):
-                alone = bot.ask(row["second"])
-                chat = bot.conversation()
-                chat.ask(row["first"])
-                threaded = chat.ask(row["second"])
-                marks = [int(is_right(alone, row)), int(is_right(threaded, row))]
-                for key in (name, "all"):
-                    bucket = totals.setdefault(key, [0, 0, 0, 0])
-                    bucket[0] += 1
-                    bucket[1] += marks[0]
-                    bucket[2] += marks[1]
-                    bucket[3] += int(threaded.resolved is not None)
-                if args.verbose:
-                    print(f"{name:10s} {row['first'][:50]!r} -> {row['second']!r}\n"
-                          f"           read as {threaded.resolved!r}\n"
-                          f"           alone {'right' if marks[0] else 'wrong'} ({alone.confidence:.2f}): "
-                          f"{(alone.sentence or alone.message)[:110]!r}\n"
-                          f"           conv  {'right' if marks[1] else 'wrong'} ({threaded.confidence:.2f}): "
-                          f"{(threaded.sentence or threaded.message)[:110]!r}")
+    for name, bot, pairs in by_corpus(rows, args.data, args.out):
+        for row in pairs:
+            alone = bot.ask(row["second"])
+            chat = bot.conversation()
+            chat.ask(row["first"])
+            threaded = chat.ask(row["second"])
+            marks = [int(is_right(alone, row)), int(is_right(threaded, row))]
+            for key in (name, "all"):
+                bucket = totals.setdefault(key, [0, 0, 0, 0])
+                bucket[0] += 1
+                bucket[1] += marks[0]
+                bucket[2] += marks[1]
+                bucket[3] += int(threaded.resolved is not None)
+            if args.verbose:
+                print(f"{name:10s} {row['first'][:50]!r} -> {row['second']!r}\n"
+                      f"           read as {threaded.resolved!r}\n"
+                      f"           alone {'right' if marks[0] else 'wrong'} ({alone.confidence:.2f}): "
+                      f"{(alone.sentence or alone.message)[:110]!r}\n"
+                      f"           conv  {'right' if marks[1] else 'wrong'} ({threaded.confidence:.2f}): "
+                      f"{(threaded.sentence or threaded.message)[:110]!r}")
 
     print(f"\n{'corpus':10s} {'pairs':>5s} {'acc@1 alone':>11s} {'acc@1 in conversation':>22s} {'resolved':>8s}")
     for name, (n, alone_right, threaded_right, resolved) in totals.items():
