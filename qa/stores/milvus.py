@@ -46,6 +46,10 @@ DEFAULT_PREFIX = "qa"
 STATS_TTL = 1.0  # seconds between two checks that no build has written the store since its idf was counted
 TEXT_CHUNK = 16_000  # characters of article text per row: at most 64,000 bytes of UTF-8, under VARCHAR's 65,535
 _PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
+_GENERATION = re.compile(r"_(g\d{6})_passages$")
+ARTICLE_FIELDS = ["doc_id", "part", "parts", "chars", "content_hash", "title", "source", "date", "url", "authors", "path"]
+PASSAGE_FIELDS = ["doc_id", "content_hash", "idx", "first", "last", "start", "end", "title", "text"]
+SENTENCE_FIELDS = ["doc_id", "content_hash", "idx", "start", "end", "text"]
 
 
 class _NoLiteTimestampWarning(logging.Filter):
@@ -58,10 +62,6 @@ class _NoLiteTimestampWarning(logging.Filter):
 
 
 logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_NoLiteTimestampWarning())
-_GENERATION = re.compile(r"_(g\d{6})_passages$")
-ARTICLE_FIELDS = ["doc_id", "part", "parts", "chars", "content_hash", "title", "source", "date", "url", "authors", "path"]
-PASSAGE_FIELDS = ["doc_id", "content_hash", "idx", "first", "last", "start", "end", "title", "text"]
-SENTENCE_FIELDS = ["doc_id", "content_hash", "idx", "start", "end", "text"]
 
 
 @dataclass(frozen=True)
