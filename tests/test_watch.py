@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,12 +28,20 @@ def watched(small_corpus: Path, default_index: Path, tmp_path: Path) -> tuple[Pa
     return small_corpus, tmp_path / "index"
 
 
-def start(corpus: Path, index: Path, reports: queue.Queue, stop: threading.Event) -> threading.Thread:
+@contextmanager
+def watching(corpus: Path, index: Path) -> Iterator[tuple[queue.Queue, threading.Thread]]:
+    """`watch_index` in a thread, its reports and errors put on a queue; stopped and joined on leaving."""
+    reports: queue.Queue = queue.Queue()
+    stop = threading.Event()
     # a daemon: a test that fails while a build runs must not keep the test run alive
     watcher = threading.Thread(target=watch_index, args=(corpus, index), daemon=True,
                                kwargs={"on_build": reports.put, "on_error": reports.put, "stop": stop})
     watcher.start()
-    return watcher
+    try:
+        yield reports, watcher
+    finally:
+        stop.set()
+        watcher.join(timeout=30)
 
 
 def next_report(reports: queue.Queue, seconds: float) -> qa.IndexReport:
@@ -42,10 +52,7 @@ def next_report(reports: queue.Queue, seconds: float) -> qa.IndexReport:
 
 def test_watch_picks_up_a_new_file_and_a_deletion_within_seconds(watched: tuple[Path, Path]) -> None:
     corpus, index = watched
-    reports: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    watcher = start(corpus, index, reports, stop)
-    try:
+    with watching(corpus, index) as (reports, watcher):
         first = next_report(reports, 60)
 
         started = time.monotonic()
@@ -57,9 +64,6 @@ def test_watch_picks_up_a_new_file_and_a_deletion_within_seconds(watched: tuple[
 
         (corpus / "lifeboat.txt").unlink()
         removed = next_report(reports, 30)
-    finally:
-        stop.set()
-        watcher.join(timeout=30)
 
     assert (first.added, first.unchanged) == (0, 5), "the first build finds the index up to date"
     assert (added.added, added.articles) == (1, 6)
@@ -70,19 +74,13 @@ def test_watch_picks_up_a_new_file_and_a_deletion_within_seconds(watched: tuple[
 
 def test_a_corpus_emptied_while_watched_is_reported_and_the_watch_goes_on(watched: tuple[Path, Path]) -> None:
     corpus, index = watched
-    reports: queue.Queue = queue.Queue()
-    stop = threading.Event()
-    watcher = start(corpus, index, reports, stop)
-    try:
+    with watching(corpus, index) as (reports, _):
         next_report(reports, 60)
         for path in corpus.iterdir():
             path.unlink()
         error = reports.get(timeout=30)
         (corpus / "lifeboat.txt").write_text(STORY, encoding="utf-8")
         back = next_report(reports, 30)
-    finally:
-        stop.set()
-        watcher.join(timeout=30)
 
     assert isinstance(error, qa.CorpusError) and "no article" in str(error)
     assert (back.articles, back.removed) == (1, 5)
